@@ -1,0 +1,917 @@
+"""The ``compliance`` command: a thin shell over :mod:`compliance.service`.
+
+Each command parses its options, calls one core function and renders the result. Heavy libraries
+(sqlite-utils, textual, icalendar) are imported inside the commands that need them, so that
+``compliance due`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import EXIT_FAILED, ComplianceError, InvalidInput
+
+app = typer.Typer(
+    name="compliance",
+    help=(
+        "Statutory inspection and compliance deadlines of secure children's homes.\n\n"
+        "Examples:\n\n"
+        "  compliance demo                      # build a demo database\n\n"
+        "  compliance due --days 30             # what is overdue or due in 30 days\n\n"
+        "  compliance record northgate reg44-visit --date 2026-11-14 --by 'A. Visitor'\n\n"
+        "  compliance why northgate/reg44-visit/2026-11"
+    ),
+    no_args_is_help=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+action_app = typer.Typer(
+    help="Dated actions: Ofsted requirements and visit recommendations.", no_args_is_help=True
+)
+app.add_typer(action_app, name="action")
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+# Options shared by many commands, defined once.
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Compute as if today were this date (default: today in Europe/London).",
+    ),
+]
+Format = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
+Homes = Annotated[
+    list[str] | None,
+    typer.Option("--home", "-H", metavar="ID", help="Only this home (repeatable)."),
+]
+Rules = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rule", "-r", metavar="KEY", help="Only this rule (repeatable; aliases accepted)."
+    ),
+]
+
+
+class State:
+    db: str | None = None
+
+
+STATE = State()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            help="Database file (default: $COMPLIANCE_DB, else your user data directory).",
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    """Statutory inspection and compliance deadlines of secure children's homes."""
+    STATE.db = db
+    if version:
+        from . import __version__
+
+        typer.echo(f"compliance {__version__}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _open_tui(None)
+        else:
+            typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _open_tui(as_of: str | None) -> None:
+    try:
+        from .tui.app import run as run_tui
+    except ImportError:
+        typer.echo(
+            "The TUI is not available in this build; use 'compliance due' or 'compliance --help'.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    run_tui(_db_path(), _as_of(as_of))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _db_path() -> Path:
+    from .paths import resolve_db
+
+    return resolve_db(STATE.db)
+
+
+def _net(create: bool = False) -> Any:
+    from .service import Network
+    from .store import open_store
+
+    return Network.open(open_store(_db_path(), create=create))
+
+
+def _as_of(text: str | None) -> dt.date:
+    from .clock import today
+    from .dates import parse_date
+
+    if text is None:
+        return today()
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--as-of: {exc}") from None
+
+
+def _date_opt(name: str, text: str | None) -> dt.date | None:
+    from .dates import parse_date
+
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
+
+
+def _colour() -> bool:
+    from .output import colour_enabled
+
+    return colour_enabled(sys.stdout)
+
+
+def _emit(text: str) -> None:
+    typer.echo(text)
+
+
+def _items_out(
+    items: list[Any], fmt: Fmt, as_of: dt.date, extra: dict[str, Any], empty: str
+) -> None:
+    from . import output
+
+    if fmt is Fmt.json:
+        _emit(
+            output.to_json(
+                {"as_of": as_of.isoformat(), **extra, "items": [it.as_dict() for it in items]}
+            )
+        )
+        return
+    headers = ["due", "days", "status", "home", "rule", "title", "id"]
+    rows = [
+        [
+            it.occ.due.isoformat(),
+            it.occ.days_left(as_of),
+            it.occ.status,
+            it.home.id,
+            it.rule.key,
+            it.title,
+            it.occ.id,
+        ]
+        for it in items
+    ]
+    if fmt is Fmt.csv:
+        _emit(output.to_csv(headers, rows))
+        return
+    if not items:
+        _emit(empty)
+        return
+    _emit(output.table(headers, rows, colour_col=2, colour=_colour()))
+    counts: dict[str, int] = {}
+    for it in items:
+        counts[it.occ.status] = counts.get(it.occ.status, 0) + 1
+    _emit(
+        "\n"
+        + ", ".join(
+            f"{n} {s}"
+            for s, n in sorted(
+                counts.items(),
+                key=lambda kv: (
+                    ["overdue", "due", "upcoming"].index(kv[0])
+                    if kv[0] in ("overdue", "due", "upcoming")
+                    else 9
+                ),
+            )
+        )
+    )
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    name: Annotated[str | None, typer.Option("--name", help="The network's name.")] = None,
+) -> None:
+    """Create an empty database (owner-only permissions).
+
+    Example: compliance --db network.db init --name "North Secure Network"
+    """
+    from .service import init_network
+
+    path = _db_path()
+    existed = path.exists()
+    net = _net(create=True)
+    init_network(net, name)
+    typer.echo(f"{'Database ready' if existed else 'Created'}: {path}")
+
+
+@app.command()
+def load(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help="Fixture or rule files (TOML, schema = 1)."),
+    ],
+) -> None:
+    """Load fixture files: homes, events, actions, waivers, rules. All or nothing, and idempotent.
+
+    Example: compliance load fixtures/demo-network.toml
+    """
+    from .service import load as load_files
+
+    net = _net(create=True)
+    res = load_files(net, files)
+    parts = [
+        f"{res.homes_added} homes added",
+        f"{res.homes_updated} updated",
+        f"{res.events_added} events added",
+        f"{res.actions_added} actions added",
+    ]
+    if res.rules_changed:
+        parts.append(f"{res.rules_changed} rules added or changed")
+    if res.holidays:
+        parts.append(f"{res.holidays} bank-holiday overrides")
+    typer.echo(
+        f"Loaded {', '.join(res.files)}: "
+        + ", ".join(parts)
+        + ("" if res.changed else " (nothing new)")
+    )
+
+
+@app.command()
+def homes(fmt: Format = Fmt.table) -> None:
+    """List the homes.
+
+    Example: compliance homes --format csv
+    """
+    from . import output
+
+    net = _net()
+    hs = net.store.homes()
+    headers = ["id", "name", "nation", "secure", "yjb", "since", "urn"]
+    rows = [
+        [h.id, h.name, h.nation, h.secure, h.yjb, h.since.isoformat() if h.since else None, h.urn]
+        for h in hs
+    ]
+    if fmt is Fmt.json:
+        _emit(output.to_json({"items": [dict(zip(headers, r, strict=True)) for r in rows]}))
+    elif fmt is Fmt.csv:
+        _emit(output.to_csv(headers, rows))
+    else:
+        _emit(
+            output.table(headers, rows)
+            if rows
+            else "No homes yet: 'compliance load FILE' or 'compliance demo'."
+        )
+
+
+@app.command()
+def rules(
+    home: Annotated[
+        str | None,
+        typer.Option("--home", "-H", metavar="ID", help="Only the rules that apply to this home."),
+    ] = None,
+    fmt: Format = Fmt.table,
+) -> None:
+    """List the rules in force: shipped packs and your own, with cadence, source and basis.
+
+    Example: compliance rules --home northgate
+    """
+    from . import output
+    from .rules import catalogue
+
+    if _db_path().exists():
+        net = _net()
+        cat = net.cat
+        rs = cat.for_home(net.store.home(home)) if home else list(cat.rules.values())
+    else:
+        if home:
+            raise InvalidInput(
+                "no database yet, so no homes: run 'compliance demo' or 'compliance load FILE'"
+            )
+        cat = catalogue()
+        rs = list(cat.rules.values())
+    headers = [
+        "key",
+        "title",
+        "applies to",
+        "cadence",
+        "lead days",
+        "basis",
+        "source",
+        "aliases",
+        "origin",
+    ]
+    rows = [
+        [
+            r.key,
+            r.title,
+            r.applies_text(),
+            r.cadence.describe(),
+            r.lead_days,
+            r.basis,
+            r.source,
+            ", ".join(r.aliases),
+            r.origin,
+        ]
+        for r in rs
+    ]
+    if fmt is Fmt.json:
+        _emit(
+            output.to_json(
+                {
+                    "items": [
+                        dict(zip(headers, row, strict=True)) | {"note": r.note}
+                        for row, r in zip(rows, rs, strict=True)
+                    ]
+                }
+            )
+        )
+    elif fmt is Fmt.csv:
+        _emit(output.to_csv(headers, rows))
+    else:
+        _emit(output.table(headers[:6], [row[:6] for row in rows]))
+
+
+@app.command()
+def due(
+    days: Annotated[
+        int,
+        typer.Option("--days", "-d", min=0, help="Include what falls due within this many days."),
+    ] = 30,
+    as_of: AsOf = None,
+    home: Homes = None,
+    rule: Rules = None,
+    fmt: Format = Fmt.table,
+) -> None:
+    """List open obligations due on or before as-of + days, overdue ones included, most urgent first.
+
+    Examples:
+
+      compliance due --days 30 --format json
+
+      compliance due --home northgate --rule reg44-visit --as-of 2026-12-01
+    """
+    from .service import due as due_items
+
+    day = _as_of(as_of)
+    net = _net()
+    items = due_items(net, day, days, homes=home, rules=rule)
+    _items_out(
+        items, fmt, day, {"days": days}, f"Nothing overdue or due within {days} days of {day}."
+    )
+
+
+@app.command()
+def overdue(
+    as_of: AsOf = None,
+    home: Homes = None,
+    rule: Rules = None,
+    fmt: Format = Fmt.table,
+    fail: Annotated[
+        bool, typer.Option("--fail", help="Exit 1 when anything is overdue (for scripts).")
+    ] = False,
+) -> None:
+    """List overdue obligations only.
+
+    Example: compliance overdue --fail || mail -s "Overdue" manager@example.org
+    """
+    from .service import due as due_items
+
+    day = _as_of(as_of)
+    net = _net()
+    items = due_items(net, day, 0, homes=home, rules=rule, statuses=["overdue"])
+    _items_out(items, fmt, day, {}, f"Nothing overdue as of {day}.")
+    if fail and items:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def record(
+    home: Annotated[str, typer.Argument(help="Home id.")],
+    rule: Annotated[str, typer.Argument(help="Rule key or alias, e.g. reg44-visit.")],
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="The local date it happened (default: today)."
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATETIME",
+            help="When it happened, e.g. 2026-03-31T23:30:00Z (counted on its London date).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who did it (a name or role; never a child's name).")
+    ] = None,
+    evidence: Annotated[
+        str | None, typer.Option("--evidence", help="Path or URL of the report.")
+    ] = None,
+    notes: Annotated[
+        str | None, typer.Option("--notes", help="Notes (use references, never a child's name).")
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="Judgement, for inspections.")
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", metavar="YYYY-MM-DD", help="Expiry printed on an approval."),
+    ] = None,
+    corrects: Annotated[
+        str | None,
+        typer.Option(
+            "--corrects", metavar="EVENT_ID", help="This record replaces an earlier, wrong one."
+        ),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Record that something happened (appended to the log; corrections supersede, never edit).
+
+    Examples:
+
+      compliance record northgate reg44-visit --date 2026-11-14 --by "A. Visitor"
+
+      compliance record northgate licence-renewal --date 2026-07-01 --expires 2029-06-30
+    """
+    from .service import parse_when
+    from .service import record as record_event
+
+    day = _as_of(as_of)
+    net = _net()
+    when = parse_when(date, at, day)
+    ev, new = record_event(
+        net,
+        home,
+        rule,
+        when=when,
+        as_of=day,
+        by=by,
+        evidence=evidence,
+        notes=notes,
+        outcome=outcome,
+        expires=_date_opt("--expires", expires),
+        supersedes=corrects,
+    )
+    verb = "Recorded" if new else "Already recorded"
+    typer.echo(f"{verb} {ev.rule} for {ev.home} on {ev.date} (event {ev.id}).")
+
+
+@app.command()
+def waive(
+    occurrence: Annotated[
+        str, typer.Argument(metavar="ID", help="Occurrence id, e.g. northgate/reg44-visit/2026-09.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is waived (required).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who waived it.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Close an open occurrence without an event, with a reason. The breach stays on record as waived.
+
+    Example: compliance waive northgate/reg44-visit/2026-09 --reason "Visitor ill; covered by RI visit"
+    """
+    from .service import waive as waive_occ
+
+    day = _as_of(as_of)
+    ev = waive_occ(_net(), occurrence, reason, day, by)
+    typer.echo(f"Waived {ev.target} on {ev.date} (event {ev.id}).")
+
+
+@app.command()
+def why(
+    occurrence: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="Occurrence id (HOME/RULE/PERIOD), as listed by 'due'."),
+    ],
+    as_of: AsOf = None,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="table (text) or json.")] = Fmt.table,
+) -> None:
+    """Explain one date: the rule, its source and basis, the events, each step, the result.
+
+    Example: compliance why northgate/reg45-review/2027-02-28
+    """
+    from . import output
+    from .service import why as explain
+
+    day = _as_of(as_of)
+    ex = explain(_net(), occurrence, day)
+    it, r = ex.item, ex.item.rule
+    if fmt is Fmt.json:
+        _emit(
+            output.to_json(
+                {
+                    "as_of": day.isoformat(),
+                    "item": it.as_dict(),
+                    "rule": {
+                        "key": r.key,
+                        "title": r.title,
+                        "cadence": r.cadence.describe(),
+                        "source": r.source,
+                        "basis": r.basis,
+                        "url": r.url,
+                        "note": r.note,
+                        "origin": r.origin,
+                    },
+                    "since": ex.since.isoformat(),
+                    "since_from": ex.since_from,
+                    "events": [
+                        {
+                            "id": e.id,
+                            "rule": e.rule,
+                            "kind": e.kind,
+                            "date": e.date.isoformat(),
+                            "at": e.at,
+                            "by": e.by,
+                            "notes": e.notes,
+                            "supersedes": e.supersedes,
+                        }
+                        for e in ex.events
+                    ],
+                    "steps": list(it.occ.steps),
+                }
+            )
+        )
+        return
+    o = it.occ
+    lines = [
+        f"{o.id}",
+        f"  Home:     {it.home.name} ({it.home.id}, {it.home.nation}{', secure' if it.home.secure else ''}{', YJB places' if it.home.yjb else ''})",
+        f"  Rule:     {r.key}: {r.title}",
+        f"  Cadence:  {r.cadence.describe()}",
+        f"  Source:   {r.source}",
+        f"  Basis:    {r.basis}"
+        + (
+            f"  ({r.origin})"
+            if r.origin != "built-in" and not r.origin.startswith("built-in")
+            else ""
+        ),
+    ]
+    if r.note:
+        lines.append(f"  Note:     {r.note}")
+    lines.append(f"  Tracking: since {ex.since} ({ex.since_from})")
+    lines.append("  Events considered:")
+    if ex.events:
+        for e in ex.events:
+            extra = ", ".join(
+                x
+                for x in (
+                    e.kind if e.kind != "done" else "",
+                    f"by {e.by}" if e.by else "",
+                    f"at {e.at}" if e.at else "",
+                    f"supersedes {e.supersedes}" if e.supersedes else "",
+                )
+                if x
+            )
+            lines.append(f"    {e.date}  {e.rule}  {e.id}" + (f"  ({extra})" if extra else ""))
+    else:
+        lines.append("    none")
+    lines.append("  Steps:")
+    lines += [f"    {n}. {s}" for n, s in enumerate(o.steps, start=1)]
+    state = output.paint(o.status, o.status, _colour())
+    lines.append(
+        f"  Result:   window {o.window_start} to {o.due}, due {o.due}, {state}"
+        + (f" (done {o.done_on})" if o.done_on and not o.is_open else "")
+    )
+    _emit("\n".join(lines))
+
+
+@app.command()
+def history(
+    home: Annotated[str, typer.Argument(help="Home id.")],
+    rule: Rules = None,
+    as_of: AsOf = None,
+    events: Annotated[
+        bool, typer.Option("--events", help="List the raw event log instead of occurrences.")
+    ] = False,
+    fmt: Format = Fmt.table,
+) -> None:
+    """A home's history: every occurrence from tracking start to today (done, late, waived, open).
+
+    Examples:
+
+      compliance history northgate --rule reg44-visit
+
+      compliance history northgate --events --format csv
+    """
+    from . import output
+    from .service import home_occurrences
+
+    day = _as_of(as_of)
+    net = _net()
+    h = net.store.home(home)
+    if events:
+        keys = {net.rule(x).key for x in rule} if rule else None
+        superseded = net.store.superseded_ids()
+        evs = [
+            e
+            for e in net.store.events(h.id, include_superseded=True)
+            if keys is None or e.rule in keys
+        ]
+        headers = [
+            "date",
+            "rule",
+            "kind",
+            "by",
+            "outcome",
+            "expires",
+            "target",
+            "notes",
+            "id",
+            "supersedes",
+            "superseded",
+        ]
+        rows = [
+            [
+                e.date.isoformat(),
+                e.rule,
+                e.kind,
+                e.by,
+                e.outcome,
+                e.expires,
+                e.target,
+                e.notes,
+                e.id,
+                e.supersedes,
+                e.id in superseded,
+            ]
+            for e in evs
+        ]
+        if fmt is Fmt.json:
+            _emit(
+                output.to_json(
+                    {"home": h.id, "items": [dict(zip(headers, r, strict=True)) for r in rows]}
+                )
+            )
+        elif fmt is Fmt.csv:
+            _emit(output.to_csv(headers, rows))
+        else:
+            _emit(
+                output.table(headers[:8], [r[:8] for r in rows]) if rows else "No events recorded."
+            )
+        return
+    items = home_occurrences(net, h.id, day, day)
+    if rule:
+        keys = {net.rule(x).key for x in rule}
+        items = [it for it in items if it.rule.key in keys]
+    items.sort(key=lambda it: (it.rule.key, it.occ.due))
+    if fmt is Fmt.json:
+        _emit(
+            output.to_json(
+                {"as_of": day.isoformat(), "home": h.id, "items": [it.as_dict() for it in items]}
+            )
+        )
+        return
+    headers = ["rule", "period", "due", "status", "done on", "id"]
+    rows = [
+        [
+            it.rule.key,
+            it.occ.period,
+            it.occ.due.isoformat(),
+            it.occ.status,
+            it.occ.done_on,
+            it.occ.id,
+        ]
+        for it in items
+    ]
+    if fmt is Fmt.csv:
+        _emit(output.to_csv(headers, rows))
+    else:
+        _emit(
+            output.table(headers, rows, colour_col=3, colour=_colour())
+            if rows
+            else "Nothing owed yet."
+        )
+
+
+@app.command()
+def export(
+    output_file: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write here ('-' for standard output)."
+        ),
+    ] = "-",
+) -> None:
+    """Export the whole database as a fixture file (loading it into a new database gives the same dates).
+
+    Example: compliance export --output backup.toml
+    """
+    from .export import export_toml
+
+    text = export_toml(_net().store)
+    if output_file == "-":
+        sys.stdout.write(text)
+    else:
+        _write_atomic(Path(output_file), text)
+        typer.echo(f"Exported to {output_file}", err=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
+    path = path.expanduser()
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def demo(
+    as_of: AsOf = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing database at the path.")
+    ] = False,
+) -> None:
+    """Build a demo database of fifteen fictional secure homes, its history placed relative to today.
+
+    Example: compliance --db demo.db demo && compliance --db demo.db due
+    """
+    from .demo import build_demo_db
+
+    day = _as_of(as_of)
+    path = _db_path()
+    n = build_demo_db(path, day, force=force)
+    typer.echo(f"Demo database with {n} homes written to {path} (as of {day}).")
+    typer.echo(f"Try: compliance --db {path} due" if STATE.db else "Try: compliance due")
+
+
+@app.command()
+def tui(as_of: AsOf = None) -> None:
+    """Open the terminal interface (also what 'compliance' alone does on a terminal).
+
+    Example: compliance --db demo.db tui
+    """
+    _open_tui(as_of)
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+@action_app.command("add")
+def action_add(
+    home: Annotated[str, typer.Argument(help="Home id.")],
+    title: Annotated[str, typer.Argument(help="What must be done.")],
+    due_on: Annotated[
+        str, typer.Option("--due", metavar="YYYY-MM-DD", help="Due date (required).")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="Where it comes from, e.g. 'ofsted-full 2026-06-10, requirement 1'."
+        ),
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who owns it (a role or name).")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Add a dated action.
+
+    Example: compliance action add northgate "Review restraint records" --due 2026-12-01 --owner "Registered manager"
+    """
+    from .service import add_action
+
+    day = _as_of(as_of)
+    d = _date_opt("--due", due_on)
+    assert d is not None
+    a = add_action(_net(), home, title, d, as_of=day, source=source, owner=owner)
+    typer.echo(f"Added action {a.id} for {a.home}, due {a.due}.")
+
+
+@action_app.command("done")
+def action_done(
+    action_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Action id (see 'compliance action list').")
+    ],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", metavar="YYYY-MM-DD", help="When it was done (default: today)."),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who closed it.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Notes.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Close an action.
+
+    Example: compliance action done a-1b2c3d4e5f --date 2026-11-20
+    """
+    from .service import close_action
+
+    day = _as_of(as_of)
+    ev = close_action(_net(), action_id, _date_opt("--date", date) or day, day, by, notes)
+    typer.echo(f"Closed action {ev.target} on {ev.date}.")
+
+
+@action_app.command("list")
+def action_list(
+    home: Homes = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed actions.")] = False,
+    as_of: AsOf = None,
+    fmt: Format = Fmt.table,
+) -> None:
+    """List actions (open ones unless --all).
+
+    Example: compliance action list --home northgate --format json
+    """
+    from . import output
+    from .service import action_items
+
+    day = _as_of(as_of)
+    items = action_items(_net(), day, homes=home, include_closed=all_)
+    headers = ["id", "home", "title", "due", "days", "status", "owner", "source", "done on"]
+    rows = [
+        [
+            it.occ.period,
+            it.home.id,
+            it.occ.title,
+            it.occ.due.isoformat(),
+            it.occ.days_left(day),
+            it.occ.status,
+            it.owner,
+            it.source,
+            it.occ.done_on,
+        ]
+        for it in items
+    ]
+    if fmt is Fmt.json:
+        _emit(
+            output.to_json(
+                {
+                    "as_of": day.isoformat(),
+                    "items": [dict(zip(headers, r, strict=True)) for r in rows],
+                }
+            )
+        )
+    elif fmt is Fmt.csv:
+        _emit(output.to_csv(headers, rows))
+    else:
+        _emit(
+            output.table(headers, rows, colour_col=5, colour=_colour())
+            if rows
+            else "No open actions."
+        )
+
+
+def main() -> None:
+    """Console entry point: every error is one line and a documented exit code, never a traceback."""
+    try:
+        app()
+    except ComplianceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:  # never show a traceback (or locals: the data concerns children)
+        if os.environ.get("COMPLIANCE_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set COMPLIANCE_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Date arithmetic for the conventions C1-C8: calendar periods, clamped months, local-date bucketing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+LONDON = ZoneInfo("Europe/London")
+ONE_DAY = dt.timedelta(days=1)
+
+PERIOD_KINDS = ("month", "quarter", "inspection-year", "year")
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """C5/C7: the corresponding date N calendar months later (or earlier), clamped to month end."""
+    result: dt.date = d + relativedelta(months=months)
+    return result
+
+
+def add_years(d: dt.date, years: int) -> dt.date:
+    """Grant + N years, clamped (29 February 2024 + 3 years = 28 February 2027)."""
+    result: dt.date = d + relativedelta(years=years)
+    return result
+
+
+def clamped(base: dt.date, months: int) -> bool:
+    """True when adding ``months`` to ``base`` had to clamp to the month's last day."""
+    return add_months(base, months).day != base.day
+
+
+def local_date(value: dt.date | dt.datetime) -> dt.date:
+    """The date an event counts on: its local date in Europe/London.
+
+    A date is taken as it is; a naive datetime is London wall-clock time; an aware datetime is
+    converted (23:30 UTC on 31 March 2026 is 00:30 BST on 1 April 2026).
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.date()
+        return value.astimezone(LONDON).date()
+    return value
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """An instant in UTC; a naive datetime is read as Europe/London wall-clock time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LONDON)
+    return value.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar period that must contain an event: its key (used in occurrence ids) and bounds."""
+
+    kind: str
+    key: str
+    start: dt.date
+    end: dt.date  # inclusive: the due date (C1)
+
+
+def period_of(d: dt.date, kind: str) -> Period:
+    """The period of ``kind`` that contains ``d``."""
+    if kind == "month":
+        start = d.replace(day=1)
+        return Period(kind, f"{d.year:04d}-{d.month:02d}", start, add_months(start, 1) - ONE_DAY)
+    if kind == "quarter":
+        q = (d.month - 1) // 3
+        start = dt.date(d.year, 3 * q + 1, 1)
+        return Period(kind, f"{d.year:04d}-Q{q + 1}", start, add_months(start, 3) - ONE_DAY)
+    if kind == "inspection-year":
+        # 1 April to 31 March; keyed by its two years, e.g. "2026-27".
+        y = d.year if d.month >= 4 else d.year - 1
+        return Period(kind, f"{y:04d}-{(y + 1) % 100:02d}", dt.date(y, 4, 1), dt.date(y + 1, 3, 31))
+    if kind == "year":
+        return Period(kind, f"{d.year:04d}", dt.date(d.year, 1, 1), dt.date(d.year, 12, 31))
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def period_from_key(kind: str, key: str) -> Period:
+    """The period whose key is ``key`` (inverse of :func:`period_of`); ValueError if malformed."""
+    if kind == "month":
+        y, m = key.split("-")
+        return period_of(dt.date(int(y), int(m), 1), kind)
+    if kind == "quarter":
+        y, q = key.split("-Q")
+        return period_of(dt.date(int(y), 3 * (int(q) - 1) + 1, 1), kind)
+    if kind == "inspection-year":
+        y, y2 = key.split("-")
+        if len(y2) != 2 or (int(y) + 1) % 100 != int(y2):
+            raise ValueError(key)
+        return period_of(dt.date(int(y), 4, 1), kind)
+    if kind == "year":
+        return period_of(dt.date(int(key), 1, 1), kind)
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def next_period(p: Period) -> Period:
+    return period_of(p.end + ONE_DAY, p.kind)
+
+
+def count_periods(first: Period, last: Period) -> int:
+    """How many periods of one kind lie from ``first`` to ``last`` inclusive."""
+    if last.start < first.start:
+        return 0
+    months = (last.start.year - first.start.year) * 12 + last.start.month - first.start.month
+    step = {"month": 1, "quarter": 3, "inspection-year": 12, "year": 12}[first.kind]
+    return months // step + 1
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse an ISO date (YYYY-MM-DD); ValueError with a readable message otherwise."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """Parse an ISO datetime, with or without an offset (naive = Europe/London)."""
+    try:
+        return dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date-time (expected YYYY-MM-DDTHH:MM, optionally with +01:00 or Z)"
+        ) from None

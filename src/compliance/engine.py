@@ -1,0 +1,576 @@
+"""The scheduler: a pure function from rules, the event log and a date to occurrences.
+
+Nothing here reads the clock or the database. ``as_of`` is "today"; ``until`` is the last due
+date of interest (``as_of + days`` for listings). Each occurrence carries the steps that explain
+it when ``explain`` is set; the fast path (``explain=False``, ``closed=False``) skips closed
+periods without building them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .dates import (
+    ONE_DAY,
+    Period,
+    add_months,
+    add_years,
+    count_periods,
+    next_period,
+    period_of,
+)
+from .model import Action, Cadence, History, Home, Occurrence, Rule, occurrence_id
+from .workdays import BankHolidays
+
+EMPTY = History()
+
+
+@dataclass(frozen=True)
+class Waiver:
+    reason: str
+    date: dt.date
+    event_id: str
+
+
+@dataclass
+class Query:
+    """What to compute: the date, the horizon, and how much detail."""
+
+    as_of: dt.date
+    until: dt.date
+    explain: bool = False
+    closed: bool = False  # include done, late and waived occurrences (history, calendar, feeds)
+    holidays: BankHolidays = field(default_factory=BankHolidays)
+
+
+def status_of(due: dt.date, window_start: dt.date, as_of: dt.date, lead: int, window: bool) -> str:
+    """C1: overdue from the day after the due date; due when the window is open or inside the lead."""
+    if as_of > due:
+        return "overdue"
+    if (window and as_of >= window_start) or as_of >= due - dt.timedelta(days=lead):
+        return "due"
+    return "upcoming"
+
+
+def _status_step(status: str, due: dt.date, as_of: dt.date, lead: int, window: bool) -> str:
+    left = (due - as_of).days
+    if status == "overdue":
+        return (
+            f"As of {as_of}: {-left} day{'s' if -left != 1 else ''} past the due date "
+            f"(C1: overdue from 00:00 on {due + ONE_DAY}) -> overdue."
+        )
+    why = "the window is open" if window else f"inside the {lead}-day lead time"
+    if status == "due":
+        return f"As of {as_of}: {left} day{'s' if left != 1 else ''} left, {why} -> due."
+    return f"As of {as_of}: {left} days left, before the {lead}-day lead time -> upcoming."
+
+
+def _d(iso: str) -> dt.date:
+    return dt.date.fromisoformat(iso)
+
+
+def _event_text(hist: History, day: dt.date) -> str:
+    for e in hist.events:
+        if e.date == day:
+            who = f" by {e.by}" if e.by else ""
+            at = f" at {e.at} UTC, local date {e.date}" if e.at else ""
+            return f"event {e.id} on {day}{at}{who}"
+    return f"event on {day}"
+
+
+def compute(
+    home: Home,
+    rule: Rule,
+    hist: History,
+    q: Query,
+    *,
+    since: dt.date,
+    waivers: Mapping[str, Waiver] | None = None,
+    trigger: History | None = None,
+    actions: Iterable[Action] = (),
+    action_done: Mapping[str, dt.date] | None = None,
+) -> list[Occurrence]:
+    """Every occurrence of ``rule`` for ``home`` (open ones only unless ``q.closed``)."""
+    waivers = waivers or {}
+    kind = rule.cadence.kind
+    if kind == "period":
+        return _period(home, rule, hist, q, since, waivers)
+    if kind == "gap":
+        return _gap(home, rule, hist, q, since, waivers)
+    if kind == "expiry":
+        return _expiry(home, rule, hist, q, since, waivers)
+    if kind == "after":
+        return _after(home, rule, hist, trigger or EMPTY, q, since, waivers)
+    if kind == "action":
+        return _actions(home, rule, actions, action_done or {}, q, waivers)
+    raise ValueError(f"unknown cadence {kind!r}")
+
+
+# -- calendar periods (C4) ---------------------------------------------------------------------
+
+
+def _period(
+    home: Home, rule: Rule, hist: History, q: Query, since: dt.date, waivers: Mapping[str, Waiver]
+) -> list[Occurrence]:
+    kind = rule.cadence.period or "month"
+    first = period_of(since, kind)
+    last = period_of(max(q.until, q.as_of), kind)
+    if last.start < first.start:
+        return []
+    if kind == "month":
+        keys: tuple[str, ...] | list[str] = hist.months
+    else:
+        keys = sorted({period_of(_d(d), kind).key for d in hist.dates})
+    if not q.explain and not q.closed:
+        # Fast path: when every period from first to last holds an event, nothing is open.
+        covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
+        if covered >= count_periods(first, last):
+            return []
+    keyset = set(keys)
+    out: list[Occurrence] = []
+    p: Period = first
+    window = True
+    while True:
+        oid = occurrence_id(home.id, rule.key, p.key)
+        steps: list[str] = []
+        if q.explain:
+            steps.append(
+                f"{rule.title}: {rule.cadence.describe()} (C4: a second event in one period "
+                "does not cover the next; a missed period stays a breach until waived)."
+            )
+            steps.append(
+                f"Period {p.key}: {p.start} to {p.end}; the due date is its last day, {p.end} "
+                f"(C1: overdue from 00:00 Europe/London on {p.end + ONE_DAY})."
+            )
+            if p.start <= since <= p.end and since != p.start:
+                steps.append(
+                    f"Tracking starts on {since}, inside this period, so the period is owed."
+                )
+        if p.key in keyset:
+            if q.closed or q.explain:
+                i = bisect_left(hist.dates, p.start.isoformat())
+                day = _d(hist.dates[i])
+                if q.explain:
+                    steps.append(
+                        f"Satisfied by {_event_text(hist, day)} (counted on its local date)."
+                    )
+                out.append(
+                    _closed(oid, home, rule, p.key, p.start, p.end, "done", day, steps, hist)
+                )
+        elif oid in waivers:
+            w = waivers[oid]
+            if q.closed or q.explain:
+                if q.explain:
+                    steps.append(f"No event in the period; waived on {w.date}: {w.reason}")
+                out.append(_waived(oid, home, rule, p.key, p.start, p.end, w, steps))
+        else:
+            status = status_of(p.end, p.start, q.as_of, rule.lead_days, window)
+            if q.explain:
+                steps.append("No event recorded in this period.")
+                steps.append(_status_step(status, p.end, q.as_of, rule.lead_days, window))
+            out.append(
+                Occurrence(
+                    oid, home.id, rule.key, p.key, p.start, p.end, status, steps=tuple(steps)
+                )
+            )
+        if p.key == last.key:
+            break
+        p = next_period(p)
+    return out
+
+
+def _closed(
+    oid: str,
+    home: Home,
+    rule: Rule,
+    period: str,
+    start: dt.date,
+    due: dt.date,
+    status: str,
+    day: dt.date,
+    steps: list[str],
+    hist: History,
+) -> Occurrence:
+    ev = next((e.id for e in hist.events if e.date == day), None)
+    return Occurrence(
+        oid,
+        home.id,
+        rule.key,
+        period,
+        start,
+        due,
+        status,
+        done_on=day,
+        event_id=ev,
+        steps=tuple(steps),
+    )
+
+
+def _waived(
+    oid: str,
+    home: Home,
+    rule: Rule,
+    period: str,
+    start: dt.date,
+    due: dt.date,
+    w: Waiver,
+    steps: list[str],
+) -> Occurrence:
+    return Occurrence(
+        oid,
+        home.id,
+        rule.key,
+        period,
+        start,
+        due,
+        "waived",
+        done_on=w.date,
+        event_id=w.event_id,
+        reason=w.reason,
+        steps=tuple(steps),
+    )
+
+
+# -- maximum gap since the previous event (C5) ---------------------------------------------------
+
+
+def step_interval(c: Cadence, d: dt.date) -> dt.date:
+    """The previous date plus the cadence's interval: months and years clamped to month end (C5)."""
+    out = add_months(d, c.months) if c.months else d
+    if c.years:
+        out = add_years(out, c.years)
+    return out + dt.timedelta(days=c.days)
+
+
+def _interval_step(c: Cadence, base: dt.date, due: dt.date, what: str) -> str:
+    text = f"{what} {base} + {c.interval_text()} = {due}"
+    if (c.months or c.years) and not c.days:
+        corresponding = base.day
+        if due.day != corresponding:
+            text += f" (C5: no day {corresponding} in that month, clamped to its last day)"
+        else:
+            text += " (C5: the corresponding date)"
+    return text + "."
+
+
+def _gap(
+    home: Home, rule: Rule, hist: History, q: Query, since: dt.date, waivers: Mapping[str, Waiver]
+) -> list[Occurrence]:
+    c = rule.cadence
+    dates = [_d(d) for d in hist.dates]
+    steps: list[str] = []
+    prior = [d for d in dates if d <= since]
+    if prior and step_interval(c, prior[-1]) >= since:
+        anchor, label = prior[-1], "the previous event on"
+    else:
+        anchor, label = since, "tracking start (since)"
+        if q.explain:
+            steps.append(
+                f"No event on or before {since} whose next date falls after it: the first is "
+                f"owed {c.interval_text()} after tracking starts."
+            )
+    later = [d for d in dates if d > anchor]
+    if not q.closed and not q.explain and later:
+        anchor, label, later = later[-1], "the previous event on", []
+    out: list[Occurrence] = []
+    i = 0
+    while True:
+        due = step_interval(c, anchor)
+        oid = occurrence_id(home.id, rule.key, due.isoformat())
+        s = list(steps) if q.explain else []
+        steps = []
+        if q.explain:
+            s.append(f"{rule.title}: {rule.cadence.describe()}.")
+            s.append(_interval_step(c, anchor, due, f"Due: {label}"))
+        if oid in waivers and (i >= len(later) or later[i] > due):
+            w = waivers[oid]
+            if q.closed or q.explain:
+                s.append(f"Waived on {w.date}: {w.reason}; the next is reckoned from {due}.")
+                out.append(_waived(oid, home, rule, due.isoformat(), anchor + ONE_DAY, due, w, s))
+            anchor, label = due, "the waived due date"
+            continue
+        if i < len(later):
+            day = later[i]
+            i += 1
+            status = "done" if day <= due else "late"
+            if q.closed or q.explain:
+                s.append(
+                    f"Satisfied by {_event_text(hist, day)}"
+                    + (" (late)." if status == "late" else ".")
+                )
+                out.append(
+                    _closed(
+                        oid,
+                        home,
+                        rule,
+                        due.isoformat(),
+                        anchor + ONE_DAY,
+                        due,
+                        status,
+                        day,
+                        s,
+                        hist,
+                    )
+                )
+            anchor, label = day, "the previous event on"
+            continue
+        status = status_of(due, anchor + ONE_DAY, q.as_of, rule.lead_days, False)
+        if q.explain:
+            s.append("No later event recorded.")
+            s.append(_status_step(status, due, q.as_of, rule.lead_days, False))
+        out.append(
+            Occurrence(
+                oid,
+                home.id,
+                rule.key,
+                due.isoformat(),
+                anchor + ONE_DAY,
+                due,
+                status,
+                steps=tuple(s),
+            )
+        )
+        return out
+
+
+# -- approvals with an expiry ------------------------------------------------------------------
+
+
+def _expiry(
+    home: Home, rule: Rule, hist: History, q: Query, since: dt.date, waivers: Mapping[str, Waiver]
+) -> list[Occurrence]:
+    c = rule.cadence
+    grants = [_d(d) for d in hist.dates]
+    out: list[Occurrence] = []
+
+    def expiry_of(g: dt.date) -> tuple[dt.date, str]:
+        printed = hist.expiries.get(g.isoformat())
+        if printed is not None:
+            return printed, f"Approval granted {g}: expiry printed on the approval, {printed}."
+        x = add_years(g, c.years) if c.years else step_interval(c, g)
+        return x, _interval_step(c, g, x, f"Approval granted {g} with no printed expiry:")
+
+    if not grants:
+        due = add_years(since, c.years) if c.years else step_interval(c, since)
+        grant, text = (
+            since,
+            (
+                f"No approval recorded: assuming one granted when tracking started ({since}); "
+                f"{since} + {c.interval_text()} = {due}. Record the approval with its expiry."
+            ),
+        )
+        chain = [(grant, due, text)]
+    else:
+        chain = [(g, *expiry_of(g)) for g in grants]
+    if not q.closed and not q.explain:
+        chain = chain[-1:]
+    for k, (grant, due, text) in enumerate(chain):
+        oid = occurrence_id(home.id, rule.key, due.isoformat())
+        s = [f"{rule.title}: {rule.cadence.describe()}.", text] if q.explain else []
+        renewal = chain[k + 1][0] if k + 1 < len(chain) else None
+        if renewal is not None:
+            if q.closed or q.explain:
+                status = "done" if renewal <= due else "late"
+                if q.explain:
+                    s.append(
+                        f"Renewed by the approval of {renewal}"
+                        + (" (late)." if status == "late" else ".")
+                    )
+                out.append(
+                    _closed(
+                        oid,
+                        home,
+                        rule,
+                        due.isoformat(),
+                        grant + ONE_DAY,
+                        due,
+                        status,
+                        renewal,
+                        s,
+                        hist,
+                    )
+                )
+            continue
+        while oid in waivers:
+            w = waivers[oid]
+            if q.closed or q.explain:
+                s.append(f"Waived on {w.date}: {w.reason}.")
+                out.append(_waived(oid, home, rule, due.isoformat(), grant + ONE_DAY, due, w, s))
+                s = [f"{rule.title}: {rule.cadence.describe()}."] if q.explain else []
+            grant, due = due, (add_years(due, c.years) if c.years else step_interval(c, due))
+            oid = occurrence_id(home.id, rule.key, due.isoformat())
+            if q.explain:
+                s.append(f"Reckoned from the waived expiry: {grant} + {c.interval_text()} = {due}.")
+        status = status_of(due, grant + ONE_DAY, q.as_of, rule.lead_days, False)
+        if q.explain:
+            s.append("No renewal recorded.")
+            s.append(_status_step(status, due, q.as_of, rule.lead_days, False))
+        out.append(
+            Occurrence(
+                oid,
+                home.id,
+                rule.key,
+                due.isoformat(),
+                grant + ONE_DAY,
+                due,
+                status,
+                steps=tuple(s),
+            )
+        )
+    return out
+
+
+# -- N days after another rule's event (C2, C3) -------------------------------------------------
+
+
+def _after(
+    home: Home,
+    rule: Rule,
+    hist: History,
+    trigger: History,
+    q: Query,
+    since: dt.date,
+    waivers: Mapping[str, Waiver],
+) -> list[Occurrence]:
+    c = rule.cadence
+    start = since.isoformat()
+    triggers = [t for t in trigger.dates if t >= start]
+    out: list[Occurrence] = []
+    for k, t_iso in enumerate(triggers):
+        t = _d(t_iso)
+        nxt = triggers[k + 1] if k + 1 < len(triggers) else "9999-12-31"
+        oid = occurrence_id(home.id, rule.key, t_iso)
+        s: list[str] = []
+        if c.working_days:
+            due, skipped = q.holidays.add_working_days(home.nation, t, c.working_days)
+            if q.explain:
+                s.append(f"{rule.title}: {rule.cadence.describe()}.")
+                s.append(
+                    f"C3: {c.working_days} working days counted from {t + ONE_DAY}, skipping Saturdays, "
+                    f"Sundays and {home.nation.title()} bank holidays: due {due}."
+                )
+                for day, name in skipped:
+                    s.append(f"Bank holiday skipped: {day} {name}.")
+        else:
+            due = t + dt.timedelta(days=c.days)
+            if q.explain:
+                s.append(f"{rule.title}: {rule.cadence.describe()}.")
+                s.append(
+                    f"C2: {c.after} on {t} + {c.days} calendar days = {due} "
+                    "(weekends and bank holidays do not move it)."
+                )
+        i = bisect_left(hist.dates, t_iso)
+        done = hist.dates[i] if i < len(hist.dates) and hist.dates[i] < nxt else None
+        if done is not None:
+            if q.closed or q.explain:
+                day = _d(done)
+                status = "done" if day <= due else "late"
+                if q.explain:
+                    s.append(
+                        f"Satisfied by {_event_text(hist, day)}"
+                        + (" (late)." if status == "late" else ".")
+                    )
+                out.append(_closed(oid, home, rule, t_iso, t, due, status, day, s, hist))
+            continue
+        if oid in waivers:
+            if q.closed or q.explain:
+                w = waivers[oid]
+                s.append(f"Waived on {w.date}: {w.reason}.")
+                out.append(_waived(oid, home, rule, t_iso, t, due, w, s))
+            continue
+        status = status_of(due, t, q.as_of, rule.lead_days, True)
+        if q.explain:
+            s.append(f"No {rule.key} recorded on or after {t}.")
+            s.append(_status_step(status, due, q.as_of, rule.lead_days, True))
+        out.append(Occurrence(oid, home.id, rule.key, t_iso, t, due, status, steps=tuple(s)))
+    return out
+
+
+# -- one-off actions ---------------------------------------------------------------------------
+
+
+def _actions(
+    home: Home,
+    rule: Rule,
+    actions: Iterable[Action],
+    done: Mapping[str, dt.date],
+    q: Query,
+    waivers: Mapping[str, Waiver],
+) -> list[Occurrence]:
+    out: list[Occurrence] = []
+    lead = dt.timedelta(days=rule.lead_days)
+    for a in actions:
+        oid = occurrence_id(home.id, rule.key, a.id)
+        start = a.created or a.due - lead
+        s: list[str] = []
+        if q.explain:
+            s.append(
+                f"Action {a.id}: {a.title!r}, due {a.due}"
+                + (f" (source: {a.source})" if a.source else "")
+                + "."
+            )
+            s.append(
+                "An action is overdue from the day after its due date; a bank holiday does not move it."
+            )
+        if a.id in done:
+            day = done[a.id]
+            if q.closed or q.explain:
+                status = "done" if day <= a.due else "late"
+                if q.explain:
+                    s.append(f"Closed on {day}" + (" (late)." if status == "late" else "."))
+                out.append(
+                    Occurrence(
+                        oid,
+                        home.id,
+                        rule.key,
+                        a.id,
+                        start,
+                        a.due,
+                        status,
+                        done_on=day,
+                        title=a.title,
+                        steps=tuple(s),
+                    )
+                )
+            continue
+        if oid in waivers:
+            if q.closed or q.explain:
+                w = waivers[oid]
+                s.append(f"Waived on {w.date}: {w.reason}.")
+                out.append(
+                    Occurrence(
+                        oid,
+                        home.id,
+                        rule.key,
+                        a.id,
+                        start,
+                        a.due,
+                        "waived",
+                        done_on=w.date,
+                        event_id=w.event_id,
+                        reason=w.reason,
+                        title=a.title,
+                        steps=tuple(s),
+                    )
+                )
+            continue
+        status = status_of(a.due, start, q.as_of, rule.lead_days, False)
+        if q.explain:
+            s.append(_status_step(status, a.due, q.as_of, rule.lead_days, False))
+        out.append(
+            Occurrence(
+                oid, home.id, rule.key, a.id, start, a.due, status, title=a.title, steps=tuple(s)
+            )
+        )
+    return out
+
+
+URGENCY = {"overdue": 0, "due": 1, "upcoming": 2}
+
+
+def sort_key(o: Occurrence) -> tuple[dt.date, int, str, str, str]:
+    """Most urgent first: earliest due date, then state, then home and rule."""
+    return (o.due, URGENCY.get(o.status, 3), o.home, o.rule, o.period)

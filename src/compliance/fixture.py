@@ -1,0 +1,478 @@
+"""The network fixture format (TOML, ``schema = 1``): parse and validate, naming file, line and field.
+
+A fixture may hold a network, homes, events, actions, waivers, user rules and bank-holiday
+overrides. Parsing never writes anything; the store loads a parsed fixture in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .dates import local_date, to_utc
+from .errors import FixtureError
+from .located import Locator, load_path, load_text
+from .model import NATIONS, Action, Event, Home, Rule
+from .rules import Catalogue, parse_rules
+from .workdays import HolidayOverride
+
+HOME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TOP_KEYS = {
+    "schema",
+    "network",
+    "homes",
+    "events",
+    "actions",
+    "waivers",
+    "rules",
+    "holidays",
+    "include",
+}
+NETWORK_KEYS = {"name", "url"}
+HOME_KEYS = {
+    "id",
+    "name",
+    "nation",
+    "secure",
+    "yjb",
+    "since",
+    "urn",
+    "url",
+    "local_authority",
+    "sector",
+    "places",
+    "provision",
+}
+EVENT_KEYS = {
+    "id",
+    "home",
+    "rule",
+    "date",
+    "by",
+    "evidence",
+    "notes",
+    "outcome",
+    "expires",
+    "supersedes",
+}
+ACTION_KEYS = {"id", "home", "title", "due", "done", "source", "owner", "created"}
+WAIVER_KEYS = {"id", "home", "rule", "period", "occurrence", "reason", "date", "by"}
+HOLIDAY_KEYS = {"nation", "date", "name", "remove"}
+
+
+@dataclass
+class Fixture:
+    """A parsed and validated fixture (or several merged)."""
+
+    files: list[str] = field(default_factory=list)
+    network: dict[str, str] = field(default_factory=dict)
+    homes: list[Home] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    holidays: list[HolidayOverride] = field(default_factory=list)
+    # where each record was written: (file, line), for problems found after parsing
+    where: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def event_id(*parts: object) -> str:
+    """A deterministic id from an event's content: loading the same file twice adds nothing."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return "e-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def action_id(home: str, title: str, due: dt.date) -> str:
+    return "a-" + hashlib.sha256(f"{home}\x1f{title}\x1f{due}".encode()).hexdigest()[:10]
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Parser:
+    def __init__(
+        self, loc: Locator, data: dict[str, Any], cat: Catalogue, homes: dict[str, Home]
+    ) -> None:
+        self.loc = loc
+        self.data = data
+        self.cat = cat
+        self.homes = homes  # known homes: the store's and this file's
+
+    def err(self, table: str, index: int, key: str | None, msg: str) -> FixtureError:
+        return self.loc.error(table, index, key, msg)
+
+    def entries(self, table: str) -> list[dict[str, Any]]:
+        raw = self.data.get(table, [])
+        if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+            raise self.err(table, 0, None, f"must be an array of tables ([[{table}]])")
+        return raw
+
+    def check_keys(self, table: str, i: int, raw: dict[str, Any], allowed: set[str]) -> None:
+        for k in raw:
+            if k not in allowed:
+                raise self.err(table, i, k, f"unknown key{_suggest(k, allowed)}")
+
+    def string(
+        self, table: str, i: int, raw: dict[str, Any], key: str, required: bool = False
+    ) -> str | None:
+        v = raw.get(key)
+        if v is None:
+            if required:
+                raise self.err(table, i, None, f"missing required key {key!r}")
+            return None
+        if not isinstance(v, str) or (required and not v.strip()):
+            raise self.err(
+                table, i, key, "must be a non-empty string" if required else "must be a string"
+            )
+        return v
+
+    def date(
+        self, table: str, i: int, raw: dict[str, Any], key: str, required: bool = False
+    ) -> dt.date | None:
+        v = raw.get(key)
+        if v is None:
+            if required:
+                raise self.err(table, i, None, f"missing required key {key!r}")
+            return None
+        if isinstance(v, dt.datetime):
+            raise self.err(table, i, key, "must be a date (YYYY-MM-DD), not a date-time")
+        if isinstance(v, dt.date):
+            return v
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                pass
+        raise self.err(table, i, key, f"{v!r} is not a date (write it as YYYY-MM-DD, unquoted)")
+
+    def home_ref(self, table: str, i: int, raw: dict[str, Any]) -> str:
+        h = self.string(table, i, raw, "home", required=True)
+        assert h is not None
+        if h not in self.homes:
+            raise self.err(table, i, "home", f"unknown home {h!r}{_suggest(h, self.homes)}")
+        return h
+
+    def rule_ref(self, table: str, i: int, raw: dict[str, Any]) -> str:
+        r = self.string(table, i, raw, "rule", required=True)
+        assert r is not None
+        key = self.cat.resolve(r)
+        if key is None:
+            raise self.err(table, i, "rule", f"unknown rule {r!r}{self.cat.suggest(r)}")
+        return key
+
+
+def parse(
+    text: str,
+    name: str,
+    *,
+    catalogue: Catalogue,
+    known_homes: dict[str, Home] | None = None,
+) -> Fixture:
+    data, loc = load_text(text, name)
+    return _parse(data, loc, catalogue, known_homes or {})
+
+
+def parse_file(
+    path: Path, *, catalogue: Catalogue, known_homes: dict[str, Home] | None = None
+) -> Fixture:
+    data, loc, _ = load_path(path)
+    return _parse(data, loc, catalogue, known_homes or {})
+
+
+def _parse(
+    data: dict[str, Any], loc: Locator, catalogue: Catalogue, known: dict[str, Home]
+) -> Fixture:
+    for k in data:
+        if k not in TOP_KEYS:
+            raise loc.error("", 0, k, f"unknown key{_suggest(k, TOP_KEYS)}")
+    if "schema" not in data:
+        raise FixtureError(loc.name, 1, "schema", "missing: the first line should be 'schema = 1'")
+    if data["schema"] != 1:
+        raise loc.error(
+            "", 0, "schema", f"unsupported schema {data['schema']!r}: this version reads schema = 1"
+        )
+    fx = Fixture(files=[loc.name])
+    # user rules first: events may name them
+    rules = parse_rules(data, loc, f"rule file {loc.name}")
+    cat = Catalogue(dict(catalogue.rules), dict(catalogue.aliases))
+    for r in rules:
+        cat.add(r)
+    for r in rules:
+        if r.cadence.kind == "after" and cat.resolve(r.cadence.after or "") is None:
+            i = rules.index(r)
+            raise loc.error(
+                "rules",
+                i,
+                "after",
+                f"unknown rule {r.cadence.after!r}{cat.suggest(r.cadence.after or '')}",
+            )
+    fx.rules = rules
+    homes = dict(known)
+    p = _Parser(loc, data, cat, homes)
+    network = data.get("network", {})
+    if not isinstance(network, dict):
+        raise loc.error("", 0, "network", "must be a table ([network])")
+    for k, v in network.items():
+        if k not in NETWORK_KEYS:
+            raise loc.error("network", 0, k, f"unknown key{_suggest(k, NETWORK_KEYS)}")
+        if not isinstance(v, str):
+            raise loc.error("network", 0, k, "must be a string")
+    fx.network = dict(network)
+    _homes(p, fx, homes)
+    _events(p, fx)
+    _actions(p, fx)
+    _waivers(p, fx)
+    _holidays(p, fx)
+    return fx
+
+
+def _homes(p: _Parser, fx: Fixture, homes: dict[str, Home]) -> None:
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(p.entries("homes")):
+        p.check_keys("homes", i, raw, HOME_KEYS)
+        hid = p.string("homes", i, raw, "id", required=True)
+        assert hid is not None
+        if not HOME_ID.match(hid):
+            raise p.err("homes", i, "id", f"{hid!r} must be lower-case letters, digits and hyphens")
+        if hid in seen:
+            raise p.err(
+                "homes",
+                i,
+                "id",
+                f"duplicate home id {hid!r} (first at line {p.loc.line('homes', seen[hid], 'id')})",
+            )
+        seen[hid] = i
+        name = p.string("homes", i, raw, "name", required=True)
+        nation = p.string("homes", i, raw, "nation", required=True)
+        if nation not in NATIONS:
+            raise p.err("homes", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}")
+        flags = {}
+        for k, default in (("secure", True), ("yjb", False)):
+            v = raw.get(k, default)
+            if not isinstance(v, bool):
+                raise p.err("homes", i, k, "must be true or false")
+            flags[k] = v
+        places = raw.get("places")
+        if places is not None and (
+            not isinstance(places, int) or isinstance(places, bool) or places < 0
+        ):
+            raise p.err("homes", i, "places", "must be a whole number")
+        opt = {
+            k: p.string("homes", i, raw, k)
+            for k in ("urn", "url", "local_authority", "sector", "provision")
+        }
+        home = Home(
+            id=hid,
+            name=name or hid,
+            nation=nation,
+            secure=flags["secure"],
+            yjb=flags["yjb"],
+            since=p.date("homes", i, raw, "since"),
+            places=places,
+            **opt,
+        )
+        fx.homes.append(home)
+        homes[hid] = home
+        fx.where[f"home:{hid}"] = (p.loc.name, p.loc.line("homes", i))
+
+
+def _event_date(p: _Parser, i: int, raw: dict[str, Any]) -> tuple[dt.date, str | None]:
+    v = raw.get("date")
+    if v is None:
+        raise p.err("events", i, None, "missing required key 'date'")
+    if isinstance(v, dt.datetime):
+        at = to_utc(v).isoformat().replace("+00:00", "Z")
+        return local_date(v), at
+    if isinstance(v, dt.date):
+        return v, None
+    if isinstance(v, dt.time):
+        raise p.err("events", i, "date", "a time alone is not a date")
+    raise p.err(
+        "events",
+        i,
+        "date",
+        f"{v!r} is not a date (write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+01:00, unquoted)",
+    )
+
+
+def _events(p: _Parser, fx: Fixture) -> None:
+    ids: dict[str, int] = {}
+    for i, raw in enumerate(p.entries("events")):
+        p.check_keys("events", i, raw, EVENT_KEYS)
+        home = p.home_ref("events", i, raw)
+        rule = p.rule_ref("events", i, raw)
+        if rule == "action":
+            raise p.err(
+                "events", i, "rule", "actions are closed with 'done' in [[actions]], not as events"
+            )
+        date, at = _event_date(p, i, raw)
+        fields = {
+            k: p.string("events", i, raw, k)
+            for k in ("by", "evidence", "notes", "outcome", "supersedes")
+        }
+        expires = p.date("events", i, raw, "expires")
+        if expires is not None:
+            if p.cat.rules[rule].cadence.kind != "expiry":
+                raise p.err(
+                    "events", i, "expires", f"only approvals take an expiry; {rule!r} is not one"
+                )
+            if expires <= date:
+                raise p.err(
+                    "events",
+                    i,
+                    "expires",
+                    f"the approval expires ({expires}) on or before it was granted ({date})",
+                )
+        eid = p.string("events", i, raw, "id") or event_id(
+            home,
+            rule,
+            "done",
+            date,
+            at,
+            fields["by"],
+            fields["evidence"],
+            fields["notes"],
+            fields["outcome"],
+            expires,
+        )
+        if eid in ids:
+            first = p.loc.line("events", ids[eid])
+            what = "duplicate event id" if "id" in raw else "the same event is written twice"
+            raise p.err(
+                "events", i, "id" if "id" in raw else None, f"{what} (first at line {first})"
+            )
+        ids[eid] = i
+        fx.events.append(
+            Event(
+                id=eid,
+                home=home,
+                rule=rule,
+                date=date,
+                at=at,
+                expires=expires,
+                by=fields["by"],
+                evidence=fields["evidence"],
+                notes=fields["notes"],
+                outcome=fields["outcome"],
+                supersedes=fields["supersedes"],
+            )
+        )
+        fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("events", i))
+
+
+def _actions(p: _Parser, fx: Fixture) -> None:
+    ids: dict[str, int] = {}
+    for i, raw in enumerate(p.entries("actions")):
+        p.check_keys("actions", i, raw, ACTION_KEYS)
+        home = p.home_ref("actions", i, raw)
+        title = p.string("actions", i, raw, "title", required=True)
+        assert title is not None
+        due = p.date("actions", i, raw, "due", required=True)
+        assert due is not None
+        aid = p.string("actions", i, raw, "id") or action_id(home, title, due)
+        if aid in ids:
+            raise p.err(
+                "actions",
+                i,
+                "id" if "id" in raw else "title",
+                f"duplicate action (first at line {p.loc.line('actions', ids[aid])})",
+            )
+        ids[aid] = i
+        created = p.date("actions", i, raw, "created")
+        fx.actions.append(
+            Action(
+                aid,
+                home,
+                title.strip(),
+                due,
+                p.string("actions", i, raw, "source"),
+                p.string("actions", i, raw, "owner"),
+                created,
+            )
+        )
+        fx.where[f"action:{aid}"] = (p.loc.name, p.loc.line("actions", i))
+        done = p.date("actions", i, raw, "done")
+        if done is not None:
+            if created is not None and done < created:
+                raise p.err(
+                    "actions", i, "done", f"closed ({done}) before it was created ({created})"
+                )
+            eid = event_id(home, "action", "done", done, aid)
+            fx.events.append(Event(id=eid, home=home, rule="action", date=done, target=aid))
+
+
+def _waivers(p: _Parser, fx: Fixture) -> None:
+    for i, raw in enumerate(p.entries("waivers")):
+        p.check_keys("waivers", i, raw, WAIVER_KEYS)
+        occ = p.string("waivers", i, raw, "occurrence")
+        if occ is not None:
+            parts = occ.split("/", 2)
+            if len(parts) != 3:
+                raise p.err("waivers", i, "occurrence", f"{occ!r} is not HOME/RULE/PERIOD")
+            raw = {**raw, "home": parts[0], "rule": parts[1], "period": parts[2]}
+        home = p.home_ref("waivers", i, raw)
+        rule = p.rule_ref("waivers", i, raw)
+        period = p.string("waivers", i, raw, "period", required=True)
+        reason = p.string("waivers", i, raw, "reason", required=True)
+        date = p.date("waivers", i, raw, "date", required=True)
+        assert period is not None and reason is not None and date is not None
+        target = f"{home}/{rule}/{period}"
+        by = p.string("waivers", i, raw, "by")
+        eid = p.string("waivers", i, raw, "id") or event_id(
+            home, rule, "waiver", date, target, reason, by
+        )
+        fx.events.append(
+            Event(
+                id=eid,
+                home=home,
+                rule=rule,
+                date=date,
+                kind="waiver",
+                target=target,
+                notes=reason,
+                by=by,
+            )
+        )
+
+
+def _holidays(p: _Parser, fx: Fixture) -> None:
+    for i, raw in enumerate(p.entries("holidays")):
+        p.check_keys("holidays", i, raw, HOLIDAY_KEYS)
+        nation = p.string("holidays", i, raw, "nation", required=True)
+        if nation not in NATIONS:
+            raise p.err("holidays", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}")
+        date = p.date("holidays", i, raw, "date", required=True)
+        assert date is not None
+        remove = raw.get("remove", False)
+        if not isinstance(remove, bool):
+            raise p.err("holidays", i, "remove", "must be true or false")
+        fx.holidays.append(
+            HolidayOverride(
+                nation,
+                date,
+                "remove" if remove else "add",
+                p.string("holidays", i, raw, "name") or "",
+            )
+        )
+
+
+def merge(parts: Iterable[Fixture], on_conflict: Callable[[str], None] | None = None) -> Fixture:
+    """Combine several parsed fixtures (homes in one file, events in others)."""
+    out = Fixture()
+    for f in parts:
+        out.files += f.files
+        out.network.update(f.network)
+        out.homes += f.homes
+        out.events += f.events
+        out.actions += f.actions
+        out.rules += f.rules
+        out.holidays += f.holidays
+        out.where.update(f.where)
+    return out

@@ -1,0 +1,1 @@
+"""The shipped rule packs: one TOML file per nation, each rule with its source, basis and examples."""

@@ -1,0 +1,510 @@
+"""The core's front door: each shell command is "load, call one function here, render"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import engine
+from .dates import local_date, parse_date, period_from_key, to_utc
+from .engine import Query, Waiver
+from .errors import FixtureError, InvalidInput, NotFound
+from .fixture import Fixture, event_id, merge, parse_file
+from .model import (
+    Action,
+    Event,
+    History,
+    Home,
+    Occurrence,
+    Rule,
+    occurrence_id,
+    split_occurrence_id,
+)
+from .rules import Catalogue, catalogue
+from .store import Snapshot, Store
+from .workdays import BankHolidays
+
+
+@dataclass
+class Item:
+    """An occurrence as listings show it."""
+
+    occ: Occurrence
+    home: Home
+    rule: Rule
+    as_of: dt.date
+
+    @property
+    def title(self) -> str:
+        return f"{self.rule.title}: {self.occ.title}" if self.occ.title else self.rule.title
+
+    def as_dict(self) -> dict[str, Any]:
+        o = self.occ
+        d: dict[str, Any] = {
+            "id": o.id,
+            "home": o.home,
+            "home_name": self.home.name,
+            "rule": o.rule,
+            "title": self.title,
+            "window_start": o.window_start.isoformat(),
+            "due": o.due.isoformat(),
+            "status": o.status,
+            "days_left": o.days_left(self.as_of),
+            "source": self.rule.source,
+            "basis": self.rule.basis,
+        }
+        if not o.is_open:
+            d["done_on"] = o.done_on.isoformat() if o.done_on else None
+            if o.reason:
+                d["reason"] = o.reason
+        return d
+
+
+@dataclass
+class Network:
+    """The store with its rules and bank holidays: what every command works on."""
+
+    store: Store
+    cat: Catalogue
+    holidays: BankHolidays
+
+    @classmethod
+    def open(cls, store: Store) -> Network:
+        return cls(
+            store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
+        )
+
+    def rule(self, name: str) -> Rule:
+        key = self.cat.resolve(name)
+        if key is None:
+            raise InvalidInput(f"unknown rule {name!r}{self.cat.suggest(name)}")
+        return self.cat.rules[key]
+
+
+def effective_since(home: Home, snap_first: dict[str, dt.date]) -> dt.date | None:
+    return home.since or snap_first.get(home.id)
+
+
+def occurrences(
+    net: Network,
+    snap: Snapshot,
+    q: Query,
+    *,
+    rules: Sequence[str] | None = None,
+    histories: dict[tuple[str, str], History] | None = None,
+) -> list[Item]:
+    """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent first."""
+    wanted = set(rules) if rules else None
+    histories = histories if histories is not None else snap.histories
+    items: list[Item] = []
+    empty = engine.EMPTY
+    for home in snap.homes:
+        since = effective_since(home, snap.first_event)
+        if since is None:
+            continue  # nothing recorded and no start date: nothing is owed yet
+        for rule in net.cat.for_home(home):
+            if wanted is not None and rule.key not in wanted:
+                continue
+            hist = histories.get((home.id, rule.key), empty)
+            trigger = None
+            if rule.cadence.kind == "after" and rule.cadence.after:
+                trigger = histories.get((home.id, rule.cadence.after), empty)
+            occs = engine.compute(
+                home,
+                rule,
+                hist,
+                q,
+                since=since,
+                waivers=snap.waivers,
+                trigger=trigger,
+                actions=snap.actions.get(home.id, ()),
+                action_done=snap.action_done,
+            )
+            items.extend(Item(o, home, rule, q.as_of) for o in occs)
+    items.sort(key=lambda it: engine.sort_key(it.occ))
+    return items
+
+
+def due(
+    net: Network,
+    as_of: dt.date,
+    days: int,
+    *,
+    homes: Sequence[str] | None = None,
+    rules: Sequence[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> list[Item]:
+    """Open occurrences due on or before ``as_of + days`` (overdue ones included), most urgent first."""
+    if days < 0:
+        raise InvalidInput("--days must be 0 or more")
+    for h in homes or ():
+        net.store.home(h)
+    keys = [net.rule(r).key for r in rules] if rules else None
+    snap = net.store.snapshot(homes or None)
+    until = as_of + dt.timedelta(days=days)
+    items = occurrences(net, snap, Query(as_of, until, holidays=net.holidays), rules=keys)
+    wanted = set(statuses) if statuses else None
+    return [
+        it for it in items if it.occ.due <= until and (wanted is None or it.occ.status in wanted)
+    ]
+
+
+def full_histories(store: Store, home: str) -> dict[tuple[str, str], History]:
+    """Histories with every event in full, for explanations and history views."""
+    by_rule: dict[str, list[Event]] = {}
+    for e in store.events(home):
+        if e.kind == "done" and e.rule != "action":
+            by_rule.setdefault(e.rule, []).append(e)
+    return {(home, r): History.of(evs) for r, evs in by_rule.items()}
+
+
+def home_occurrences(
+    net: Network, home_id: str, as_of: dt.date, until: dt.date, *, explain: bool = False
+) -> list[Item]:
+    """Every occurrence of one home, closed ones included (history, calendar, feeds)."""
+    snap = net.store.snapshot([home_id], open_actions_only=False)
+    if not snap.homes:
+        net.store.home(home_id)
+    q = Query(as_of, until, explain=explain, closed=True, holidays=net.holidays)
+    return occurrences(net, snap, q, histories=full_histories(net.store, home_id))
+
+
+@dataclass
+class Explanation:
+    item: Item
+    events: list[Event]
+    since: dt.date
+    since_from: str
+
+
+def why(net: Network, oid: str, as_of: dt.date) -> Explanation:
+    """Explain one occurrence: rule, source, basis, events considered, steps and status."""
+    try:
+        home_id, rule_name, period = split_occurrence_id(oid)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    home = net.store.home(home_id)
+    rule = net.rule(rule_name)
+    if not rule.applies_to(home):
+        raise NotFound(
+            f"rule {rule.key!r} does not apply to {home.id} ({home.nation}, {'secure' if home.secure else 'not secure'}{', YJB places' if home.yjb else ''})"
+        )
+    oid = occurrence_id(home.id, rule.key, period)
+    until = max(as_of, _period_end_guess(rule, period, as_of))
+    snap = net.store.snapshot([home.id], open_actions_only=False)
+    q = Query(as_of, until, explain=True, closed=True, holidays=net.holidays)
+    hists = full_histories(net.store, home.id)
+    items = occurrences(net, snap, q, rules=[rule.key], histories=hists)
+    match = [it for it in items if it.occ.id == oid]
+    if not match:
+        raise NotFound(
+            f"no occurrence {oid!r} as of {as_of}; 'compliance history {home.id} --rule {rule.key}' lists them"
+        )
+    since = effective_since(home, snap.first_event)
+    assert since is not None
+    evs = [
+        e
+        for e in net.store.events(home.id)
+        if e.rule in (rule.key, rule.cadence.after)
+        or e.target == oid
+        or (rule.key == "action" and e.target == period)
+    ]
+    return Explanation(
+        match[0],
+        evs,
+        since,
+        "the home's 'since' date" if home.since else "the home's first recorded event",
+    )
+
+
+def _period_end_guess(rule: Rule, period: str, as_of: dt.date) -> dt.date:
+    c = rule.cadence
+    try:
+        if c.kind == "period" and c.period:
+            return period_from_key(c.period, period).end
+        if c.kind in ("gap", "expiry", "after"):
+            return parse_date(period) + dt.timedelta(days=400)
+    except ValueError:
+        raise InvalidInput(f"{period!r} is not a period of {rule.key}") from None
+    return as_of + dt.timedelta(days=3660)
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    files: list[str]
+    homes_added: int = 0
+    homes_updated: int = 0
+    events_added: int = 0
+    actions_added: int = 0
+    actions_updated: int = 0
+    rules_changed: int = 0
+    holidays: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            (
+                self.homes_added,
+                self.homes_updated,
+                self.events_added,
+                self.actions_added,
+                self.actions_updated,
+                self.rules_changed,
+                self.holidays,
+            )
+        )
+
+
+def parse_fixtures(paths: Sequence[Path], cat: Catalogue, known: dict[str, Home]) -> Fixture:
+    """Parse several files in order: later files may use the homes and rules of earlier ones."""
+    parts: list[Fixture] = []
+    known = dict(known)
+    cat = Catalogue(dict(cat.rules), dict(cat.aliases))
+    for p in paths:
+        fx = parse_file(p, catalogue=cat, known_homes=known)
+        for h in fx.homes:
+            known[h.id] = h
+        for r in fx.rules:
+            cat.add(r)
+        parts.append(fx)
+    return merge(parts)
+
+
+def load(net: Network, paths: Sequence[Path]) -> LoadResult:
+    """Load fixture files: validated first, then written in one transaction (all or nothing)."""
+    known = {h.id: h for h in net.store.homes()}
+    fx = parse_fixtures(paths, net.cat, known)
+    superseded = {e.supersedes for e in fx.events if e.supersedes}
+    in_file = {e.id for e in fx.events}
+    for sid in superseded:
+        if (
+            sid not in in_file
+            and not net.store.conn.execute("SELECT 1 FROM events WHERE id = ?", (sid,)).fetchone()
+        ):
+            file, line = fx.where.get(
+                next(f"event:{e.id}" for e in fx.events if e.supersedes == sid), (fx.files[0], 1)
+            )
+            raise FixtureError(file, line, "supersedes", f"no event {sid!r} to supersede")
+    res = LoadResult(list(fx.files))
+    with net.store.transaction():
+        if fx.network:
+            net.store.put_network(fx.network)
+        res.homes_added, res.homes_updated = net.store.put_homes(fx.homes)
+        res.rules_changed = net.store.put_rules(fx.rules)
+        res.holidays = net.store.put_holidays(fx.holidays)
+        res.actions_added, res.actions_updated = net.store.put_actions(fx.actions)
+        # events that supersede others go after them
+        ordered = sorted(fx.events, key=lambda e: e.supersedes is not None)
+        res.events_added = len(net.store.append_events(ordered, origin=",".join(fx.files)))
+    return res
+
+
+def record(
+    net: Network,
+    home_id: str,
+    rule_name: str,
+    *,
+    when: dt.date | dt.datetime,
+    as_of: dt.date,
+    by: str | None = None,
+    evidence: str | None = None,
+    notes: str | None = None,
+    outcome: str | None = None,
+    expires: dt.date | None = None,
+    supersedes: str | None = None,
+) -> tuple[Event, bool]:
+    """Append one event; returns it and whether it was new (recording the same thing twice adds nothing)."""
+    home = net.store.home(home_id)
+    rule = net.rule(rule_name)
+    if rule.key == "action":
+        raise InvalidInput("close an action with 'compliance action done ID'")
+    if not rule.applies_to(home):
+        raise InvalidInput(
+            f"rule {rule.key!r} does not apply to {home.id} ({rule.applies_text()} only)"
+        )
+    day = local_date(when)
+    at = to_utc(when).isoformat().replace("+00:00", "Z") if isinstance(when, dt.datetime) else None
+    if day > as_of:
+        raise InvalidInput(
+            f"{day} is after today ({as_of}): record what has happened, not what is planned"
+        )
+    if expires is not None:
+        if rule.cadence.kind != "expiry":
+            raise InvalidInput(f"--expires is for approvals; {rule.key!r} is not one")
+        if expires <= day:
+            raise InvalidInput(
+                f"the approval cannot expire ({expires}) on or before it was granted ({day})"
+            )
+    if supersedes is not None:
+        old = net.store.event(supersedes)
+        if old.home != home.id:
+            raise InvalidInput(f"event {supersedes} belongs to {old.home}, not {home.id}")
+    eid = (
+        event_id(home.id, rule.key, "done", day, at, by, evidence, notes, outcome, expires)
+        if supersedes is None
+        else event_id(
+            home.id, rule.key, "done", day, at, by, evidence, notes, outcome, expires, supersedes
+        )
+    )
+    ev = Event(
+        eid,
+        home.id,
+        rule.key,
+        day,
+        at=at,
+        by=by,
+        evidence=evidence,
+        notes=notes,
+        outcome=outcome,
+        expires=expires,
+        supersedes=supersedes,
+    )
+    with net.store.transaction():
+        added = net.store.append_events([ev], origin="cli")
+    return ev, bool(added)
+
+
+def waive(net: Network, oid: str, reason: str, as_of: dt.date, by: str | None = None) -> Event:
+    """Close an occurrence without an event, with a reason (the breach stays on record as waived)."""
+    if not reason.strip():
+        raise InvalidInput("a waiver needs a reason (--reason)")
+    expl = why(net, oid, as_of)
+    o = expl.item.occ
+    if not o.is_open:
+        raise InvalidInput(f"{o.id} is already {o.status}; nothing to waive")
+    eid = event_id(o.home, o.rule, "waiver", as_of, o.id, reason, by)
+    ev = Event(eid, o.home, o.rule, as_of, kind="waiver", target=o.id, notes=reason.strip(), by=by)
+    with net.store.transaction():
+        net.store.append_events([ev], origin="cli")
+    return ev
+
+
+def add_action(
+    net: Network,
+    home_id: str,
+    title: str,
+    due_on: dt.date,
+    *,
+    as_of: dt.date,
+    source: str | None = None,
+    owner: str | None = None,
+) -> Action:
+    from .fixture import action_id
+
+    home = net.store.home(home_id)
+    if not title.strip():
+        raise InvalidInput("an action needs a title")
+    a = Action(
+        action_id(home.id, title.strip(), due_on),
+        home.id,
+        title.strip(),
+        due_on,
+        source,
+        owner,
+        as_of,
+    )
+    with net.store.transaction():
+        added, _ = net.store.put_actions([a])
+    if not added:
+        raise InvalidInput(f"the same action already exists ({a.id})")
+    return a
+
+
+def close_action(
+    net: Network,
+    aid: str,
+    on: dt.date,
+    as_of: dt.date,
+    by: str | None = None,
+    notes: str | None = None,
+) -> Event:
+    a = net.store.action(aid)
+    if on > as_of:
+        raise InvalidInput(f"{on} is after today ({as_of})")
+    done = [e for e in net.store.events(a.home, "action") if e.target == a.id]
+    if done:
+        raise InvalidInput(f"action {a.id} was already closed on {done[0].date}")
+    ev = Event(
+        event_id(a.home, "action", "done", on, a.id, by, notes),
+        a.home,
+        "action",
+        on,
+        target=a.id,
+        by=by,
+        notes=notes,
+    )
+    with net.store.transaction():
+        net.store.append_events([ev], origin="cli")
+    return ev
+
+
+def init_network(net: Network, name: str | None) -> None:
+    if name:
+        with net.store.transaction():
+            net.store.put_network({"name": name})
+
+
+def parse_when(date_text: str | None, at_text: str | None, as_of: dt.date) -> dt.date | dt.datetime:
+    from .dates import parse_datetime
+
+    if date_text and at_text:
+        raise InvalidInput("give --date or --at, not both")
+    try:
+        if at_text:
+            return parse_datetime(at_text)
+        if date_text:
+            return parse_date(date_text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return as_of
+
+
+def waivers_of(snap: Snapshot) -> dict[str, Waiver]:
+    return snap.waivers
+
+
+@dataclass
+class ActionItem:
+    occ: Occurrence
+    home: Home
+    owner: str | None
+    source: str | None
+
+
+def action_items(
+    net: Network,
+    as_of: dt.date,
+    *,
+    homes: Sequence[str] | None = None,
+    include_closed: bool = False,
+) -> list[ActionItem]:
+    """Actions with their state (open ones unless ``include_closed``), soonest first."""
+    for h in homes or ():
+        net.store.home(h)
+    snap = net.store.snapshot(homes or None, open_actions_only=not include_closed)
+    rule = net.cat.rules["action"]
+    q = Query(as_of, as_of, closed=include_closed, holidays=net.holidays)
+    by_id = {a.id: a for lst in snap.actions.values() for a in lst}
+    out: list[ActionItem] = []
+    for home in snap.homes:
+        for o in engine.compute(
+            home,
+            rule,
+            engine.EMPTY,
+            q,
+            since=as_of,
+            waivers=snap.waivers,
+            actions=snap.actions.get(home.id, ()),
+            action_done=snap.action_done,
+        ):
+            a = by_id[o.period]
+            out.append(ActionItem(o, home, a.owner, a.source))
+    out.sort(key=lambda it: engine.sort_key(it.occ))
+    return out

@@ -1,0 +1,616 @@
+"""The store: SQLite, an append-only event log, migrations recorded in the database, WAL.
+
+Reads (the hot ``due`` path) use the standard library's ``sqlite3``; writes and migrations go
+through ``sqlite-utils``, imported only when something is written. Alongside the log the store
+keeps ``summary``: per home and rule, the distinct local dates of the events that count. It is a
+derived index (like an SQL index), rewritten in the same transaction as every write and
+rebuildable from the log with :meth:`Store.rebuild_summary`; occurrences are never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import Waiver
+from .errors import InvalidInput, NotFound, StoreError
+from .model import Action, Event, History, Home, Rule
+from .rules import rule_from_dict, rule_to_dict
+from .workdays import HolidayOverride
+
+NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM events s WHERE s.supersedes = e.id)"
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "initial schema",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE homes (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, nation TEXT NOT NULL,
+            secure INTEGER NOT NULL, yjb INTEGER NOT NULL, since TEXT, urn TEXT, url TEXT,
+            local_authority TEXT, sector TEXT, places INTEGER, provision TEXT, updated_at TEXT
+        );
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            home TEXT NOT NULL, rule TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL,
+            at TEXT, by TEXT, evidence TEXT, notes TEXT, outcome TEXT, expires TEXT,
+            target TEXT, supersedes TEXT, recorded_at TEXT NOT NULL, origin TEXT
+        );
+        CREATE INDEX events_home_rule ON events (home, rule, date);
+        CREATE INDEX events_supersedes ON events (supersedes) WHERE supersedes IS NOT NULL;
+        CREATE INDEX events_target ON events (target) WHERE target IS NOT NULL;
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only: record a correction instead'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only: record a correction instead'); END;
+        CREATE TABLE actions (
+            id TEXT PRIMARY KEY, home TEXT NOT NULL, title TEXT NOT NULL, due TEXT NOT NULL,
+            source TEXT, owner TEXT, created TEXT, recorded_at TEXT
+        );
+        CREATE INDEX actions_home ON actions (home);
+        CREATE TABLE user_rules (key TEXT PRIMARY KEY, definition TEXT NOT NULL, origin TEXT, recorded_at TEXT);
+        CREATE TABLE holiday_overrides (
+            nation TEXT NOT NULL, date TEXT NOT NULL, op TEXT NOT NULL, name TEXT,
+            PRIMARY KEY (nation, date)
+        );
+        CREATE TABLE summary (
+            home TEXT NOT NULL, rule TEXT NOT NULL, dates TEXT NOT NULL, months TEXT NOT NULL,
+            first TEXT NOT NULL, last TEXT NOT NULL, expiries TEXT, PRIMARY KEY (home, rule)
+        ) WITHOUT ROWID;
+        """,
+    ),
+]
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _date(s: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(s) if s else None
+
+
+def home_from_row(r: sqlite3.Row) -> Home:
+    return Home(
+        id=r["id"],
+        name=r["name"],
+        nation=r["nation"],
+        secure=bool(r["secure"]),
+        yjb=bool(r["yjb"]),
+        since=_date(r["since"]),
+        urn=r["urn"],
+        url=r["url"],
+        local_authority=r["local_authority"],
+        sector=r["sector"],
+        places=r["places"],
+        provision=r["provision"],
+    )
+
+
+def event_from_row(r: sqlite3.Row) -> Event:
+    return Event(
+        id=r["id"],
+        home=r["home"],
+        rule=r["rule"],
+        date=dt.date.fromisoformat(r["date"]),
+        kind=r["kind"],
+        at=r["at"],
+        by=r["by"],
+        evidence=r["evidence"],
+        notes=r["notes"],
+        outcome=r["outcome"],
+        expires=_date(r["expires"]),
+        target=r["target"],
+        supersedes=r["supersedes"],
+        recorded_at=r["recorded_at"],
+    )
+
+
+def action_from_row(r: sqlite3.Row) -> Action:
+    return Action(
+        r["id"],
+        r["home"],
+        r["title"],
+        dt.date.fromisoformat(r["due"]),
+        r["source"],
+        r["owner"],
+        _date(r["created"]),
+    )
+
+
+@dataclass
+class Snapshot:
+    """What the engine needs for a set of homes, read in a handful of queries."""
+
+    homes: list[Home]
+    histories: dict[tuple[str, str], History]
+    first_event: dict[str, dt.date]
+    waivers: dict[str, Waiver]
+    actions: dict[str, list[Action]]
+    action_done: dict[str, dt.date]
+    user_rules: list[Rule]
+    holidays: list[HolidayOverride]
+    network: dict[str, str] = field(default_factory=dict)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable and writable by its owner only (the data is about children)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+class Store:
+    """An open database. Use :func:`open_store`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    # -- opening and migrations ----------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def schema_version(self) -> int:
+        try:
+            row = self.conn.execute("SELECT max(version) FROM migrations").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0] or 0)
+
+    def migrate(self) -> None:
+        import sqlite_utils
+
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer version of compliance (schema {current}); upgrade compliance"
+            )
+        if current == len(MIGRATIONS):
+            return
+        db = sqlite_utils.Database(self.conn)
+        with self.transaction():
+            if current == 0:
+                db.table("migrations").create(
+                    {"version": int, "name": str, "applied_at": str},
+                    pk="version",
+                    if_not_exists=True,
+                )
+            for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in _statements(sql):
+                    self.conn.execute(statement)
+                db.table("migrations").insert(
+                    {"version": version, "name": name, "applied_at": _now()}
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction per user action: all of it or nothing."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path} is busy or read-only ({exc}); try again") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def homes(self, ids: Iterable[str] | None = None) -> list[Home]:
+        rows = self.conn.execute("SELECT * FROM homes ORDER BY id").fetchall()
+        homes = [home_from_row(r) for r in rows]
+        if ids is not None:
+            wanted = set(ids)
+            homes = [h for h in homes if h.id in wanted]
+        return homes
+
+    def home(self, hid: str) -> Home:
+        r = self.conn.execute("SELECT * FROM homes WHERE id = ?", (hid,)).fetchone()
+        if r is None:
+            known = [row[0] for row in self.conn.execute("SELECT id FROM homes ORDER BY id")]
+            import difflib
+
+            close = difflib.get_close_matches(hid, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; 'compliance homes' lists them"
+            raise NotFound(f"no home {hid!r}{hint}")
+        return home_from_row(r)
+
+    def network(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'network.%'")
+        }
+
+    def user_rules(self) -> list[Rule]:
+        rows = self.conn.execute(
+            "SELECT key, definition, origin FROM user_rules ORDER BY key"
+        ).fetchall()
+        return [
+            rule_from_dict(json.loads(r["definition"]), r["origin"] or "user rule") for r in rows
+        ]
+
+    def holiday_overrides(self) -> list[HolidayOverride]:
+        rows = self.conn.execute(
+            "SELECT nation, date, op, name FROM holiday_overrides ORDER BY nation, date"
+        )
+        return [
+            HolidayOverride(r["nation"], dt.date.fromisoformat(r["date"]), r["op"], r["name"] or "")
+            for r in rows
+        ]
+
+    def waivers(self, homes: set[str] | None = None) -> dict[str, Waiver]:
+        rows = self.conn.execute(
+            f"SELECT id, home, target, notes, date FROM events e WHERE kind = 'waiver' AND {NOT_SUPERSEDED} ORDER BY seq"
+        ).fetchall()
+        return {
+            r["target"]: Waiver(r["notes"] or "", dt.date.fromisoformat(r["date"]), r["id"])
+            for r in rows
+            if homes is None or r["home"] in homes
+        }
+
+    def snapshot(
+        self, home_ids: Iterable[str] | None = None, *, open_actions_only: bool = True
+    ) -> Snapshot:
+        """Everything ``due`` needs, in a few queries over the summary index."""
+        homes = self.homes(home_ids)
+        ids = {h.id for h in homes}
+        everything = home_ids is None
+        histories: dict[tuple[str, str], History] = {}
+        first: dict[str, dt.date] = {}
+        if everything:
+            rows = self.conn.execute(
+                "SELECT home, rule, dates, months, first, expiries FROM summary"
+            )
+        else:
+            marks = ",".join("?" * len(ids))
+            rows = self.conn.execute(
+                f"SELECT home, rule, dates, months, first, expiries FROM summary WHERE home IN ({marks})",
+                tuple(ids),
+            )
+        for home, rule, dates, months, f, expiries in rows:
+            exp = (
+                {k: dt.date.fromisoformat(v) for k, v in json.loads(expiries).items()}
+                if expiries
+                else {}
+            )
+            histories[(home, rule)] = History(
+                tuple(dates.split(",")), tuple(months.split(",")), None, (), exp
+            )
+            d = dt.date.fromisoformat(f)
+            if home not in first or d < first[home]:
+                first[home] = d
+        actions: dict[str, list[Action]] = {}
+        closed = (
+            f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND {NOT_SUPERSEDED})"
+            if open_actions_only
+            else "1"
+        )
+        for r in self.conn.execute(f"SELECT * FROM actions a WHERE {closed} ORDER BY due, id"):
+            if r["home"] in ids:
+                actions.setdefault(r["home"], []).append(action_from_row(r))
+        done: dict[str, dt.date] = {}
+        if not open_actions_only:
+            for r in self.conn.execute(
+                f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
+            ):
+                done[r["target"]] = dt.date.fromisoformat(r["d"])
+        for h, d in self._action_firsts(ids).items():
+            if h not in first or d < first[h]:
+                first[h] = d
+        return Snapshot(
+            homes,
+            histories,
+            first,
+            self.waivers(None if everything else ids),
+            actions,
+            done,
+            self.user_rules(),
+            self.holiday_overrides(),
+            self.network(),
+        )
+
+    def _action_firsts(self, ids: set[str]) -> dict[str, dt.date]:
+        out: dict[str, dt.date] = {}
+        for r in self.conn.execute(
+            "SELECT home, min(coalesce(created, due)) AS d FROM actions GROUP BY home"
+        ):
+            if r["home"] in ids:
+                out[r["home"]] = dt.date.fromisoformat(r["d"])
+        return out
+
+    def events(
+        self, home: str | None = None, rule: str | None = None, *, include_superseded: bool = False
+    ) -> list[Event]:
+        where, args = [], []
+        if home:
+            where.append("home = ?")
+            args.append(home)
+        if rule:
+            where.append("rule = ?")
+            args.append(rule)
+        if not include_superseded:
+            where.append(NOT_SUPERSEDED)
+        sql = (
+            "SELECT * FROM events e"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY date, seq"
+        )
+        return [event_from_row(r) for r in self.conn.execute(sql, args)]
+
+    def event(self, eid: str) -> Event:
+        r = self.conn.execute("SELECT * FROM events WHERE id = ?", (eid,)).fetchone()
+        if r is None:
+            raise NotFound(f"no event {eid!r}; 'compliance history' lists event ids")
+        return event_from_row(r)
+
+    def superseded_ids(self) -> set[str]:
+        return {
+            r[0]
+            for r in self.conn.execute("SELECT supersedes FROM events WHERE supersedes IS NOT NULL")
+        }
+
+    def actions(self, home: str | None = None) -> list[Action]:
+        sql = "SELECT * FROM actions"
+        args: tuple[str, ...] = ()
+        if home:
+            sql, args = sql + " WHERE home = ?", (home,)
+        return [action_from_row(r) for r in self.conn.execute(sql + " ORDER BY due, id", args)]
+
+    def action(self, aid: str) -> Action:
+        r = self.conn.execute("SELECT * FROM actions WHERE id = ?", (aid,)).fetchone()
+        if r is None:
+            raise NotFound(f"no action {aid!r}; 'compliance action list' shows action ids")
+        return action_from_row(r)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: int(self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("homes", "events", "actions", "user_rules")
+        }
+
+    # -- writes (call inside transaction()) ----------------------------------------------------
+
+    def put_homes(self, homes: Iterable[Home]) -> tuple[int, int]:
+        """Insert or update homes; returns (added, updated). Homes are reference data, not the log."""
+        added = updated = 0
+        now = _now()
+        for h in homes:
+            row = {
+                "id": h.id,
+                "name": h.name,
+                "nation": h.nation,
+                "secure": int(h.secure),
+                "yjb": int(h.yjb),
+                "since": _iso(h.since),
+                "urn": h.urn,
+                "url": h.url,
+                "local_authority": h.local_authority,
+                "sector": h.sector,
+                "places": h.places,
+                "provision": h.provision,
+            }
+            old = self.conn.execute("SELECT * FROM homes WHERE id = ?", (h.id,)).fetchone()
+            if old is None:
+                self.conn.execute(
+                    "INSERT INTO homes VALUES (:id,:name,:nation,:secure,:yjb,:since,:urn,:url,:local_authority,:sector,:places,:provision,:updated_at)",
+                    {**row, "updated_at": now},
+                )
+                added += 1
+            elif any(old[k] != v for k, v in row.items()):
+                sets = ",".join(f"{k} = :{k}" for k in row if k != "id")
+                self.conn.execute(
+                    f"UPDATE homes SET {sets}, updated_at = :updated_at WHERE id = :id",
+                    {**row, "updated_at": now},
+                )
+                updated += 1
+        return added, updated
+
+    def append_events(self, events: Iterable[Event], origin: str) -> list[Event]:
+        """Append events whose id is new (loading twice adds nothing); returns those added."""
+        added: list[Event] = []
+        now = _now()
+        for e in events:
+            if self.conn.execute("SELECT 1 FROM events WHERE id = ?", (e.id,)).fetchone():
+                continue
+            if e.supersedes is not None:
+                old = self.conn.execute(
+                    "SELECT home, rule FROM events WHERE id = ?", (e.supersedes,)
+                ).fetchone()
+                if old is None:
+                    raise NotFound(
+                        f"event {e.id} supersedes {e.supersedes!r}, which is not in the log"
+                    )
+                if old["home"] != e.home:
+                    raise InvalidInput(
+                        f"event {e.id} supersedes an event of another home ({old['home']})"
+                    )
+            self.conn.execute(
+                "INSERT INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires, target, supersedes, recorded_at, origin) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    e.id,
+                    e.home,
+                    e.rule,
+                    e.kind,
+                    e.date.isoformat(),
+                    e.at,
+                    e.by,
+                    e.evidence,
+                    e.notes,
+                    e.outcome,
+                    _iso(e.expires),
+                    e.target,
+                    e.supersedes,
+                    e.recorded_at or now,
+                    origin,
+                ),
+            )
+            added.append(e)
+        pairs = {(e.home, e.rule) for e in added if e.kind == "done" and e.rule != "action"}
+        for e in added:
+            if e.supersedes:
+                old = self.conn.execute(
+                    "SELECT home, rule FROM events WHERE id = ?", (e.supersedes,)
+                ).fetchone()
+                pairs.add((old["home"], old["rule"]))
+        self.refresh_summary(pairs)
+        return added
+
+    def put_actions(self, actions: Iterable[Action]) -> tuple[int, int]:
+        added = updated = 0
+        for a in actions:
+            row = (a.home, a.title, a.due.isoformat(), a.source, a.owner, _iso(a.created))
+            old = self.conn.execute(
+                "SELECT home, title, due, source, owner, created FROM actions WHERE id = ?", (a.id,)
+            ).fetchone()
+            if old is None:
+                self.conn.execute(
+                    "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?)", (a.id, *row, _now())
+                )
+                added += 1
+            elif tuple(old) != row:
+                self.conn.execute(
+                    "UPDATE actions SET home=?, title=?, due=?, source=?, owner=?, created=? WHERE id=?",
+                    (*row, a.id),
+                )
+                updated += 1
+        return added, updated
+
+    def put_rules(self, rules: Iterable[Rule]) -> int:
+        n = 0
+        for r in rules:
+            definition = json.dumps(rule_to_dict(r), sort_keys=True)
+            old = self.conn.execute(
+                "SELECT definition FROM user_rules WHERE key = ?", (r.key,)
+            ).fetchone()
+            if old is None or old[0] != definition:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO user_rules VALUES (?,?,?,?)",
+                    (r.key, definition, r.origin, _now()),
+                )
+                n += 1
+        return n
+
+    def put_holidays(self, overrides: Iterable[HolidayOverride]) -> int:
+        n = 0
+        for o in overrides:
+            cur = self.conn.execute(
+                "INSERT OR REPLACE INTO holiday_overrides VALUES (?,?,?,?)",
+                (o.nation, o.date.isoformat(), o.op, o.name),
+            )
+            n += cur.rowcount
+        return n
+
+    def put_network(self, network: dict[str, str]) -> None:
+        for k, v in network.items():
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"network.{k}", v))
+
+    def refresh_summary(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Rewrite the summary rows of these (home, rule) pairs from the log."""
+        for home, rule in pairs:
+            rows = self.conn.execute(
+                f"SELECT date, expires FROM events e WHERE home = ? AND rule = ? AND kind = 'done' AND {NOT_SUPERSEDED} ORDER BY date, seq",
+                (home, rule),
+            ).fetchall()
+            if not rows:
+                self.conn.execute("DELETE FROM summary WHERE home = ? AND rule = ?", (home, rule))
+                continue
+            dates = sorted({r[0] for r in rows})
+            months = sorted({d[:7] for d in dates})
+            expiries = {r[0]: r[1] for r in rows if r[1]}
+            self.conn.execute(
+                "INSERT OR REPLACE INTO summary VALUES (?,?,?,?,?,?,?)",
+                (
+                    home,
+                    rule,
+                    ",".join(dates),
+                    ",".join(months),
+                    dates[0],
+                    dates[-1],
+                    json.dumps(expiries, sort_keys=True) if expiries else None,
+                ),
+            )
+
+    def rebuild_summary(self) -> None:
+        """Recompute the whole summary index from the log."""
+        self.conn.execute("DELETE FROM summary")
+        pairs = self.conn.execute(
+            "SELECT DISTINCT home, rule FROM events WHERE kind = 'done' AND rule != 'action'"
+        ).fetchall()
+        self.refresh_summary((r[0], r[1]) for r in pairs)
+
+    def summary_rows(self) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.conn.execute("SELECT * FROM summary ORDER BY home, rule")]
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (triggers contain semicolons inside BEGIN ... END)."""
+    out, buf = [], ""
+    for part in sql.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def _now() -> str:
+    from .clock import now_utc
+
+    return now_utc().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def open_store(path: Path, *, create: bool = True) -> Store:
+    """Open (and, if allowed, create and migrate) the database at ``path``."""
+    path = Path(path).expanduser()
+    exists = path.exists()
+    if not exists:
+        if not create:
+            raise StoreError(
+                f"no database at {path}; run 'compliance init' or 'compliance demo' first"
+            )
+        try:
+            _create_private(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+    elif path.is_dir():
+        raise StoreError(f"{path} is a directory; give --db a file path")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a compliance database ({exc})") from None
+    store = Store(path, conn)
+    try:
+        if create or store.schema_version() < len(MIGRATIONS):
+            store.migrate()
+        elif store.schema_version() > len(MIGRATIONS):
+            raise StoreError(
+                f"{path} was written by a newer version of compliance; upgrade compliance"
+            )
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a compliance database ({exc})") from None
+    return store

@@ -1,0 +1,1 @@
+"""The Textual TUI (a shell over the core)."""
