@@ -112,7 +112,8 @@ def _open_tui(as_of: str | None) -> None:
             err=True,
         )
         raise typer.Exit(2) from None
-    run_tui(_db_path(), _as_of(as_of))
+    # None means "follow the clock" (the day can roll over while the app is open)
+    run_tui(_db_path(), _as_of(as_of) if as_of else None)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -888,6 +889,13 @@ def action_list(
             if rows
             else "No open actions."
         )
+
+
+# Commands of the other shells (feeds, check, import) live in their own modules and register
+# themselves on ``app`` when imported; each imports its heavy libraries inside its commands.
+from . import cli_check as _cli_check  # noqa: E402, F401
+from . import cli_feeds as _cli_feeds  # noqa: E402, F401
+from . import cli_import as _cli_import  # noqa: E402, F401
 
 
 def main() -> None:
