@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from calendar import monthrange
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -61,15 +63,17 @@ class Period:
     end: dt.date  # inclusive: the due date (C1)
 
 
+@lru_cache(maxsize=8192)
 def period_of(d: dt.date, kind: str) -> Period:
-    """The period of ``kind`` that contains ``d``."""
+    """The period of ``kind`` that contains ``d`` (cached: homes share their periods)."""
     if kind == "month":
-        start = d.replace(day=1)
-        return Period(kind, f"{d.year:04d}-{d.month:02d}", start, add_months(start, 1) - ONE_DAY)
+        last = monthrange(d.year, d.month)[1]
+        return Period(kind, f"{d.year:04d}-{d.month:02d}", d.replace(day=1), d.replace(day=last))
     if kind == "quarter":
         q = (d.month - 1) // 3
-        start = dt.date(d.year, 3 * q + 1, 1)
-        return Period(kind, f"{d.year:04d}-Q{q + 1}", start, add_months(start, 3) - ONE_DAY)
+        end_month = 3 * q + 3
+        end = dt.date(d.year, end_month, monthrange(d.year, end_month)[1])
+        return Period(kind, f"{d.year:04d}-Q{q + 1}", dt.date(d.year, 3 * q + 1, 1), end)
     if kind == "inspection-year":
         # 1 April to 31 March; keyed by its two years, e.g. "2026-27".
         y = d.year if d.month >= 4 else d.year - 1
@@ -99,6 +103,48 @@ def period_from_key(kind: str, key: str) -> Period:
 
 def next_period(p: Period) -> Period:
     return period_of(p.end + ONE_DAY, p.kind)
+
+
+def period_key(start: dt.date, kind: str) -> str:
+    """The key of the period that starts on ``start`` (cheaper than building the Period)."""
+    if kind == "month":
+        return f"{start.year:04d}-{start.month:02d}"
+    if kind == "quarter":
+        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+    if kind == "inspection-year":
+        y = start.year if start.month >= 4 else start.year - 1
+        return f"{y:04d}-{(y + 1) % 100:02d}"
+    return f"{start.year:04d}"
+
+
+@lru_cache(maxsize=16384)
+def period_key_iso(iso: str, kind: str) -> str:
+    """The key of the period containing the ISO date ``iso`` ("2026-11-22"), without parsing it."""
+    if kind == "month":
+        return iso[:7]
+    if kind == "year":
+        return iso[:4]
+    y, m = int(iso[:4]), int(iso[5:7])
+    if kind == "quarter":
+        return f"{y:04d}-Q{(m - 1) // 3 + 1}"
+    if m < 4:
+        y -= 1
+    return f"{y:04d}-{(y + 1) % 100:02d}"
+
+
+_STEP = {"month": 1, "quarter": 3, "inspection-year": 12, "year": 12}
+
+
+def period_starts(first: Period, last: Period) -> list[dt.date]:
+    """The first days of every period from ``first`` to ``last`` inclusive (integer month steps)."""
+    step = _STEP[first.kind]
+    i = first.start.year * 12 + first.start.month - 1
+    end = last.start.year * 12 + last.start.month - 1
+    out = []
+    while i <= end:
+        out.append(dt.date(i // 12, i % 12 + 1, 1))
+        i += step
+    return out
 
 
 def count_periods(first: Period, last: Period) -> int:

@@ -12,6 +12,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from .dates import (
     ONE_DAY,
@@ -19,8 +20,10 @@ from .dates import (
     add_months,
     add_years,
     count_periods,
-    next_period,
+    period_key,
+    period_key_iso,
     period_of,
+    period_starts,
 )
 from .model import Action, Cadence, History, Home, Occurrence, Rule, occurrence_id
 from .workdays import BankHolidays
@@ -118,12 +121,14 @@ def _period(
     kind = rule.cadence.period or "month"
     first = period_of(since, kind)
     last = period_of(max(q.until, q.as_of), kind)
+    if not (q.closed or q.explain) and last.end > q.until:
+        last = period_of(last.start - ONE_DAY, kind)  # due after the horizon: not listed
     if last.start < first.start:
         return []
     if kind == "month":
         keys: tuple[str, ...] | list[str] = hist.months
     else:
-        keys = sorted({period_of(_d(d), kind).key for d in hist.dates})
+        keys = sorted({period_key_iso(d, kind) for d in hist.dates})
     if not q.explain and not q.closed:
         # Fast path: when every period from first to last holds an event, nothing is open.
         covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
@@ -131,9 +136,16 @@ def _period(
             return []
     keyset = set(keys)
     out: list[Occurrence] = []
-    p: Period = first
     window = True
-    while True:
+    full = q.closed or q.explain
+    starts, expected = _expected(kind, first.start, last.start)
+    if full:
+        todo = starts
+    else:
+        missing = expected.keys() - keyset  # a set difference in C: only the gaps are visited
+        todo = sorted(expected[k] for k in missing)
+    for start in todo:
+        p: Period = period_of(start, kind)
         oid = occurrence_id(home.id, rule.key, p.key)
         steps: list[str] = []
         if q.explain:
@@ -150,16 +162,11 @@ def _period(
                     f"Tracking starts on {since}, inside this period, so the period is owed."
                 )
         if p.key in keyset:
-            if q.closed or q.explain:
-                i = bisect_left(hist.dates, p.start.isoformat())
-                day = _d(hist.dates[i])
-                if q.explain:
-                    steps.append(
-                        f"Satisfied by {_event_text(hist, day)} (counted on its local date)."
-                    )
-                out.append(
-                    _closed(oid, home, rule, p.key, p.start, p.end, "done", day, steps, hist)
-                )
+            i = bisect_left(hist.dates, p.start.isoformat())
+            day = _d(hist.dates[i])
+            if q.explain:
+                steps.append(f"Satisfied by {_event_text(hist, day)} (counted on its local date).")
+            out.append(_closed(oid, home, rule, p.key, p.start, p.end, "done", day, steps, hist))
         elif oid in waivers:
             w = waivers[oid]
             if q.closed or q.explain:
@@ -176,10 +183,20 @@ def _period(
                     oid, home.id, rule.key, p.key, p.start, p.end, status, steps=tuple(steps)
                 )
             )
-        if p.key == last.key:
-            break
-        p = next_period(p)
     return out
+
+
+_EXPECTED: dict[tuple[str, dt.date, dt.date], tuple[list[dt.date], dict[str, dt.date]]] = {}
+
+
+def _expected(kind: str, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[str, dt.date]]:
+    """Every period start from ``first`` to ``last`` and a key -> start map (shared by homes)."""
+    k = (kind, first, last)
+    if k not in _EXPECTED:
+        p0, p1 = period_of(first, kind), period_of(last, kind)
+        starts = period_starts(p0, p1)
+        _EXPECTED[k] = (starts, {period_key(s, kind): s for s in starts})
+    return _EXPECTED[k]
 
 
 def _closed(
@@ -260,11 +277,12 @@ def _gap(
     home: Home, rule: Rule, hist: History, q: Query, since: dt.date, waivers: Mapping[str, Waiver]
 ) -> list[Occurrence]:
     c = rule.cadence
-    dates = [_d(d) for d in hist.dates]
+    iso = hist.dates
+    k = bisect_right(iso, since.isoformat())  # iso[:k] are on or before since
     steps: list[str] = []
-    prior = [d for d in dates if d <= since]
-    if prior and step_interval(c, prior[-1]) >= since:
-        anchor, label = prior[-1], "the previous event on"
+    prior = _d(iso[k - 1]) if k else None
+    if prior is not None and step_interval(c, prior) >= since:
+        anchor, label = prior, "the previous event on"
     else:
         anchor, label = since, "tracking start (since)"
         if q.explain:
@@ -272,9 +290,12 @@ def _gap(
                 f"No event on or before {since} whose next date falls after it: the first is "
                 f"owed {c.interval_text()} after tracking starts."
             )
-    later = [d for d in dates if d > anchor]
-    if not q.closed and not q.explain and later:
-        anchor, label, later = later[-1], "the previous event on", []
+    if q.closed or q.explain:
+        later = [_d(x) for x in iso[k:]]
+    elif k < len(iso):
+        anchor, label, later = _d(iso[-1]), "the previous event on", []
+    else:
+        later = []
     out: list[Occurrence] = []
     i = 0
     while True:
@@ -436,12 +457,22 @@ def _after(
     waivers: Mapping[str, Waiver],
 ) -> list[Occurrence]:
     c = rule.cadence
-    start = since.isoformat()
-    triggers = [t for t in trigger.dates if t >= start]
+    all_triggers = trigger.dates
+    triggers = all_triggers[bisect_left(all_triggers, since.isoformat()) :]
     out: list[Occurrence] = []
-    for k, t_iso in enumerate(triggers):
+    full = q.closed or q.explain
+    sat = hist.dates
+    # pos[k]: index of the first satisfying event on or after trigger k; trigger k is satisfied
+    # when that event comes before trigger k + 1, i.e. when pos[k] < pos[k + 1].
+    pos = list(map(partial(bisect_left, sat), triggers))
+    pos.append(len(sat))
+    todo = (
+        range(len(triggers)) if full else [k for k in range(len(triggers)) if pos[k] == pos[k + 1]]
+    )
+    for k in todo:
+        t_iso = triggers[k]
+        done = sat[pos[k]] if pos[k] < pos[k + 1] else None
         t = _d(t_iso)
-        nxt = triggers[k + 1] if k + 1 < len(triggers) else "9999-12-31"
         oid = occurrence_id(home.id, rule.key, t_iso)
         s: list[str] = []
         if c.working_days:
@@ -462,10 +493,8 @@ def _after(
                     f"C2: {c.after} on {t} + {c.days} calendar days = {due} "
                     "(weekends and bank holidays do not move it)."
                 )
-        i = bisect_left(hist.dates, t_iso)
-        done = hist.dates[i] if i < len(hist.dates) and hist.dates[i] < nxt else None
         if done is not None:
-            if q.closed or q.explain:
+            if full:
                 day = _d(done)
                 status = "done" if day <= due else "late"
                 if q.explain:

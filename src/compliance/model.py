@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 NATIONS = ("england", "wales", "scotland")
@@ -171,21 +171,57 @@ class Rule:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
 class History:
     """What the log holds for one home and rule, in the compact form the engine needs.
 
     ``dates``: sorted distinct local dates (ISO strings) of the satisfying events that are not
     superseded. ``months``: the sorted distinct months of those dates ("YYYY-MM"). ``latest``:
-    the latest event in full (for expiry dates and explanations). ``events``: every event, when
-    an explanation is wanted.
+    the latest event in full (for explanations). ``events``: every event, when an explanation is
+    wanted. ``expiries``: printed expiry per grant date (approvals).
+
+    Built from the store's summary index, the comma-joined strings are split only when a rule
+    asks for them: a monthly rule with no gaps never splits its dates.
     """
 
-    dates: tuple[str, ...] = ()
-    months: tuple[str, ...] = ()
-    latest: Event | None = None
-    events: tuple[Event, ...] = ()
-    expiries: dict[str, dt.date] = field(default_factory=dict)  # date -> printed expiry
+    __slots__ = ("_dates", "_expiries", "_months", "events", "latest")
+
+    def __init__(
+        self,
+        dates: tuple[str, ...] | str = (),
+        months: tuple[str, ...] | str = (),
+        latest: Event | None = None,
+        events: tuple[Event, ...] = (),
+        expiries: dict[str, dt.date] | str | None = None,
+    ) -> None:
+        self._dates = dates
+        self._months = months
+        self._expiries = expiries
+        self.latest = latest
+        self.events = events
+
+    @property
+    def dates(self) -> tuple[str, ...]:
+        if isinstance(self._dates, str):
+            self._dates = tuple(self._dates.split(",")) if self._dates else ()
+        return self._dates
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        if isinstance(self._months, str):
+            self._months = tuple(self._months.split(",")) if self._months else ()
+        return self._months
+
+    @property
+    def expiries(self) -> dict[str, dt.date]:
+        if self._expiries is None:
+            self._expiries = {}
+        elif isinstance(self._expiries, str):
+            import json
+
+            self._expiries = {
+                k: dt.date.fromisoformat(v) for k, v in json.loads(self._expiries).items()
+            }
+        return self._expiries
 
     @staticmethod
     def of(events: list[Event] | tuple[Event, ...]) -> History:
@@ -200,7 +236,7 @@ class History:
         return History(dates, months, done[-1] if done else None, tuple(done), expiries)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen __init__ is several times slower, and there are many
 class Occurrence:
     """One computed obligation: never stored, identified by ``home/rule/period``."""
 

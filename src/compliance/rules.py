@@ -53,8 +53,10 @@ class Catalogue:
 
     rules: dict[str, Rule] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    _for: dict[tuple[str, bool, bool], list[Rule]] = field(default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
+        self._for.clear()
         old = self.rules.get(rule.key)
         if old is not None:
             for a in old.aliases:
@@ -80,7 +82,10 @@ class Catalogue:
         )
 
     def for_home(self, home: Home) -> list[Rule]:
-        return [r for r in self.rules.values() if r.applies_to(home)]
+        key = (home.nation, home.secure, home.yjb)
+        if key not in self._for:
+            self._for[key] = [r for r in self.rules.values() if r.applies_to(home)]
+        return self._for[key]
 
 
 def _date(v: Any) -> dt.date | None:

@@ -6,13 +6,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import engine
 from .dates import local_date, parse_date, period_from_key, to_utc
 from .engine import Query, Waiver
 from .errors import FixtureError, InvalidInput, NotFound
-from .fixture import Fixture, event_id, merge, parse_file
 from .model import (
     Action,
     Event,
@@ -26,6 +25,9 @@ from .model import (
 from .rules import Catalogue, catalogue
 from .store import Snapshot, Store
 from .workdays import BankHolidays
+
+if TYPE_CHECKING:
+    from .fixture import Fixture
 
 
 @dataclass
@@ -264,6 +266,8 @@ class LoadResult:
 
 def parse_fixtures(paths: Sequence[Path], cat: Catalogue, known: dict[str, Home]) -> Fixture:
     """Parse several files in order: later files may use the homes and rules of earlier ones."""
+    from .fixture import merge, parse_file
+
     parts: list[Fixture] = []
     known = dict(known)
     cat = Catalogue(dict(cat.rules), dict(cat.aliases))
@@ -321,6 +325,8 @@ def record(
     supersedes: str | None = None,
 ) -> tuple[Event, bool]:
     """Append one event; returns it and whether it was new (recording the same thing twice adds nothing)."""
+    from .fixture import event_id
+
     home = net.store.home(home_id)
     rule = net.rule(rule_name)
     if rule.key == "action":
@@ -373,6 +379,8 @@ def record(
 
 def waive(net: Network, oid: str, reason: str, as_of: dt.date, by: str | None = None) -> Event:
     """Close an occurrence without an event, with a reason (the breach stays on record as waived)."""
+    from .fixture import event_id
+
     if not reason.strip():
         raise InvalidInput("a waiver needs a reason (--reason)")
     expl = why(net, oid, as_of)
@@ -425,6 +433,8 @@ def close_action(
     by: str | None = None,
     notes: str | None = None,
 ) -> Event:
+    from .fixture import event_id
+
     a = net.store.action(aid)
     if on > as_of:
         raise InvalidInput(f"{on} is after today ({as_of})")

@@ -282,18 +282,12 @@ class Store:
                 f"SELECT home, rule, dates, months, first, expiries FROM summary WHERE home IN ({marks})",
                 tuple(ids),
             )
+        first_iso: dict[str, str] = {}
         for home, rule, dates, months, f, expiries in rows:
-            exp = (
-                {k: dt.date.fromisoformat(v) for k, v in json.loads(expiries).items()}
-                if expiries
-                else {}
-            )
-            histories[(home, rule)] = History(
-                tuple(dates.split(",")), tuple(months.split(",")), None, (), exp
-            )
-            d = dt.date.fromisoformat(f)
-            if home not in first or d < first[home]:
-                first[home] = d
+            histories[(home, rule)] = History(dates, months, None, (), expiries)
+            if home not in first_iso or f < first_iso[home]:
+                first_iso[home] = f
+        first = {h: dt.date.fromisoformat(f) for h, f in first_iso.items()}
         actions: dict[str, list[Action]] = {}
         closed = (
             f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND {NOT_SUPERSEDED})"
@@ -309,7 +303,8 @@ class Store:
                 f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
             ):
                 done[r["target"]] = dt.date.fromisoformat(r["d"])
-        for h, d in self._action_firsts(ids).items():
+        needs_first = [h.id for h in homes if h.since is None]
+        for h, d in (self._action_firsts(set(needs_first)) if needs_first else {}).items():
             if h not in first or d < first[h]:
                 first[h] = d
         return Snapshot(
@@ -469,6 +464,51 @@ class Store:
                 ).fetchone()
                 pairs.add((old["home"], old["rule"]))
         self.refresh_summary(pairs)
+        return added
+
+    def append_events_bulk(self, events: Iterable[Event], origin: str) -> int:
+        """Append many events at once (imports, benchmarks): ids already present are skipped.
+
+        Corrections (``supersedes``) are not accepted here: use :meth:`append_events`.
+        """
+        now = _now()
+        rows = []
+        pairs: set[tuple[str, str]] = set()
+        for e in events:
+            if e.supersedes is not None:
+                raise InvalidInput("a bulk append cannot carry corrections; record them one by one")
+            rows.append(
+                (
+                    e.id,
+                    e.home,
+                    e.rule,
+                    e.kind,
+                    e.date.isoformat(),
+                    e.at,
+                    e.by,
+                    e.evidence,
+                    e.notes,
+                    e.outcome,
+                    _iso(e.expires),
+                    e.target,
+                    None,
+                    e.recorded_at or now,
+                    origin,
+                )
+            )
+            if e.kind == "done" and e.rule != "action":
+                pairs.add((e.home, e.rule))
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires, target, supersedes, recorded_at, origin) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        added = self.conn.total_changes - before
+        if len(pairs) > 2000:
+            self.rebuild_summary()
+        else:
+            self.refresh_summary(pairs)
         return added
 
     def put_actions(self, actions: Iterable[Action]) -> tuple[int, int]:
