@@ -30,3 +30,36 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "test.db"
+
+
+class CLIResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self) -> dict:  # type: ignore[type-arg]
+        import json
+
+        return json.loads(self.out)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def cli(db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run the real console entry point in-process: ``cli("due", "--as-of", "2026-11-22")``."""
+    import sys
+
+    from compliance.cli import STATE, main
+
+    def run(*args: str, db_path: Path | None = db) -> CLIResult:
+        argv = ["compliance"] + (["--db", str(db_path)] if db_path is not None else []) + list(args)
+        monkeypatch.setattr(sys, "argv", argv)
+        STATE.db = None
+        capsys.readouterr()
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CLIResult(code, out, err)
+
+    return run

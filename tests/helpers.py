@@ -13,12 +13,17 @@ from compliance.workdays import BankHolidays
 D = dt.date.fromisoformat
 
 
-def home(nation: str = "england", *, secure: bool = True, yjb: bool = False, since: str | None = None) -> Home:
+def home(
+    nation: str = "england", *, secure: bool = True, yjb: bool = False, since: str | None = None
+) -> Home:
     return Home("h", "Test home", nation, secure=secure, yjb=yjb, since=D(since) if since else None)
 
 
 def hist(rule: str, *dates: str, expires: dict[str, str] | None = None) -> History:
-    evs = [Event(f"e{n}", "h", rule, D(d), expires=D(expires[d]) if expires and d in expires else None) for n, d in enumerate(dates)]
+    evs = [
+        Event(f"e{n}", "h", rule, D(d), expires=D(expires[d]) if expires and d in expires else None)
+        for n, d in enumerate(dates)
+    ]
     return History.of(evs)
 
 
@@ -43,11 +48,24 @@ def run(
     cat = builtin()
     rule = cat.rules[rule_key]
     h = home(nation, yjb=yjb)
-    q = Query(D(as_of), D(until or as_of), explain=explain, closed=closed, holidays=holidays or BankHolidays())
+    q = Query(
+        D(as_of),
+        D(until or as_of),
+        explain=explain,
+        closed=closed,
+        holidays=holidays or BankHolidays(),
+    )
     trig = hist(rule.cadence.after or "", *trigger) if trigger is not None else None
     return engine.compute(
-        h, rule, hist(rule_key, *dates, expires=expires), q, since=D(since), waivers=waivers, trigger=trig,
-        actions=actions or [], action_done=action_done,
+        h,
+        rule,
+        hist(rule_key, *dates, expires=expires),
+        q,
+        since=D(since),
+        waivers=waivers,
+        trigger=trig,
+        actions=actions or [],
+        action_done=action_done,
     )
 
 

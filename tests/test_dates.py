@@ -6,7 +6,14 @@ import datetime as dt
 
 import pytest
 
-from compliance.dates import add_months, add_years, count_periods, local_date, period_from_key, period_of
+from compliance.dates import (
+    add_months,
+    add_years,
+    count_periods,
+    local_date,
+    period_from_key,
+    period_of,
+)
 
 D = dt.date.fromisoformat
 
@@ -50,9 +57,19 @@ def test_periods(day: str, kind: str, key: str, start: str, end: str) -> None:
 
 
 def test_count_periods() -> None:
-    assert count_periods(period_of(D("2025-11-05"), "month"), period_of(D("2026-02-01"), "month")) == 4
-    assert count_periods(period_of(D("2026-02-05"), "month"), period_of(D("2025-02-01"), "month")) == 0
-    assert count_periods(period_of(D("2024-05-01"), "inspection-year"), period_of(D("2026-04-01"), "inspection-year")) == 3
+    assert (
+        count_periods(period_of(D("2025-11-05"), "month"), period_of(D("2026-02-01"), "month")) == 4
+    )
+    assert (
+        count_periods(period_of(D("2026-02-05"), "month"), period_of(D("2025-02-01"), "month")) == 0
+    )
+    assert (
+        count_periods(
+            period_of(D("2024-05-01"), "inspection-year"),
+            period_of(D("2026-04-01"), "inspection-year"),
+        )
+        == 3
+    )
 
 
 def test_local_date_buckets_by_london_time() -> None:

@@ -223,6 +223,24 @@ class History:
             }
         return self._expiries
 
+    def last(self) -> str | None:
+        """The latest date (ISO), without splitting the summary string."""
+        if isinstance(self._dates, str):
+            return self._dates[-10:] if self._dates else None
+        return self._dates[-1] if self._dates else None
+
+    def upto(self, day: str) -> History:
+        """This history as it stood at the end of ``day`` (ISO): later events are not yet known."""
+        last = self.last()
+        if last is None or last <= day:
+            return self
+        keep = tuple(d for d in self.dates if d <= day)
+        exp = {k: v for k, v in self.expiries.items() if k <= day}
+        evs = tuple(e for e in self.events if e.date.isoformat() <= day)
+        return History(
+            keep, tuple(sorted({d[:7] for d in keep})), evs[-1] if evs else None, evs, exp
+        )
+
     @staticmethod
     def of(events: list[Event] | tuple[Event, ...]) -> History:
         """Build a history from full events (superseded ones already removed)."""

@@ -101,6 +101,10 @@ def occurrences(
     """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent first."""
     wanted = set(rules) if rules else None
     histories = histories if histories is not None else snap.histories
+    # Compute as the log stood at the end of as_of: later events and waivers are not yet known.
+    day = q.as_of.isoformat()
+    waivers = {k: w for k, w in snap.waivers.items() if w.date <= q.as_of}
+    action_done = {k: d for k, d in snap.action_done.items() if d <= q.as_of}
     items: list[Item] = []
     empty = engine.EMPTY
     for home in snap.homes:
@@ -110,20 +114,20 @@ def occurrences(
         for rule in net.cat.for_home(home):
             if wanted is not None and rule.key not in wanted:
                 continue
-            hist = histories.get((home.id, rule.key), empty)
+            hist = histories.get((home.id, rule.key), empty).upto(day)
             trigger = None
             if rule.cadence.kind == "after" and rule.cadence.after:
-                trigger = histories.get((home.id, rule.cadence.after), empty)
+                trigger = histories.get((home.id, rule.cadence.after), empty).upto(day)
             occs = engine.compute(
                 home,
                 rule,
                 hist,
                 q,
                 since=since,
-                waivers=snap.waivers,
+                waivers=waivers,
                 trigger=trigger,
                 actions=snap.actions.get(home.id, ()),
-                action_done=snap.action_done,
+                action_done=action_done,
             )
             items.extend(Item(o, home, rule, q.as_of) for o in occs)
     items.sort(key=lambda it: engine.sort_key(it.occ))
@@ -145,7 +149,7 @@ def due(
     for h in homes or ():
         net.store.home(h)
     keys = [net.rule(r).key for r in rules] if rules else None
-    snap = net.store.snapshot(homes or None)
+    snap = net.store.snapshot(homes or None, as_of=as_of)
     until = as_of + dt.timedelta(days=days)
     items = occurrences(net, snap, Query(as_of, until, holidays=net.holidays), rules=keys)
     wanted = set(statuses) if statuses else None
@@ -498,7 +502,7 @@ def action_items(
     """Actions with their state (open ones unless ``include_closed``), soonest first."""
     for h in homes or ():
         net.store.home(h)
-    snap = net.store.snapshot(homes or None, open_actions_only=not include_closed)
+    snap = net.store.snapshot(homes or None, open_actions_only=not include_closed, as_of=as_of)
     rule = net.cat.rules["action"]
     q = Query(as_of, as_of, closed=include_closed, holidays=net.holidays)
     by_id = {a.id: a for lst in snap.actions.values() for a in lst}

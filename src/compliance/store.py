@@ -264,7 +264,11 @@ class Store:
         }
 
     def snapshot(
-        self, home_ids: Iterable[str] | None = None, *, open_actions_only: bool = True
+        self,
+        home_ids: Iterable[str] | None = None,
+        *,
+        open_actions_only: bool = True,
+        as_of: dt.date | None = None,
     ) -> Snapshot:
         """Everything ``due`` needs, in a few queries over the summary index."""
         homes = self.homes(home_ids)
@@ -289,12 +293,16 @@ class Store:
                 first_iso[home] = f
         first = {h: dt.date.fromisoformat(f) for h, f in first_iso.items()}
         actions: dict[str, list[Action]] = {}
+        # an action closed after as_of was still open then
+        day = (as_of or dt.date.max).isoformat()
         closed = (
-            f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND {NOT_SUPERSEDED})"
+            f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND e.date <= :day AND {NOT_SUPERSEDED})"
             if open_actions_only
             else "1"
         )
-        for r in self.conn.execute(f"SELECT * FROM actions a WHERE {closed} ORDER BY due, id"):
+        for r in self.conn.execute(
+            f"SELECT * FROM actions a WHERE {closed} ORDER BY due, id", {"day": day}
+        ):
             if r["home"] in ids:
                 actions.setdefault(r["home"], []).append(action_from_row(r))
         done: dict[str, dt.date] = {}
