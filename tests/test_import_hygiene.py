@@ -1,0 +1,75 @@
+"""The core never imports a UI library; the hot path never imports textual or icalendar."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = [
+    "compliance.model",
+    "compliance.dates",
+    "compliance.engine",
+    "compliance.rules",
+    "compliance.fixture",
+    "compliance.store",
+    "compliance.service",
+    "compliance.export",
+    "compliance.demo",
+    "compliance.examples",
+]
+
+
+def _modules(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_core_imports_no_ui() -> None:
+    mods = _modules("\n".join(f"import {m}" for m in CORE))
+    for banned in ("typer", "textual", "rich", "click", "compliance.cli", "compliance.tui"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
+
+
+def test_due_never_imports_textual_or_icalendar(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    code = f"""
+import sys
+sys.argv = ["compliance", "--db", {str(db)!r}, "demo", "--as-of", "2026-11-22"]
+from compliance.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+for m in [m for m in sys.modules if m.startswith(("textual", "icalendar", "sqlite_utils"))]:
+    del sys.modules[m]
+sys.argv = ["compliance", "--db", {str(db)!r}, "due", "--as-of", "2026-11-22", "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+"""
+    mods = _modules(code)
+    for banned in ("textual", "icalendar", "sqlite_utils", "pendulum"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
+
+
+def test_help_is_light() -> None:
+    code = """
+import sys
+sys.argv = ["compliance", "--help"]
+from compliance.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+"""
+    mods = _modules(code)
+    for banned in ("textual", "icalendar", "sqlite_utils"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned

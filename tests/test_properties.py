@@ -1,0 +1,117 @@
+"""Property tests of the scheduler over arbitrary histories (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance import engine
+from compliance.dates import add_months, period_of
+from compliance.engine import Query
+from compliance.model import Event, History, Home
+from compliance.rules import builtin
+
+CAT = builtin()
+START = dt.date(2023, 1, 1)
+dates = st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2026, 12, 31))
+
+
+def _hist(rule: str, days: list[dt.date]) -> History:
+    return History.of([Event(f"e{i}", "h", rule, d) for i, d in enumerate(days)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(visits=st.lists(dates, max_size=40), since=dates, as_of=dates)
+def test_every_unvisited_month_is_overdue_exactly_once(
+    visits: list[dt.date], since: dt.date, as_of: dt.date
+) -> None:
+    home = Home("h", "H", "england", since=since)
+    rule = CAT.rules["reg44-visit"]
+    seen = [d for d in visits if d <= as_of]
+    q = Query(as_of, as_of)
+    occs = engine.compute(home, rule, _hist(rule.key, seen), q, since=since)
+    overdue = [o.period for o in occs if o.status == "overdue"]
+    expected = []
+    p = period_of(since, "month")
+    while p.end < as_of:
+        if not any(p.start <= d <= p.end for d in seen):
+            expected.append(p.key)
+        p = period_of(p.end + dt.timedelta(days=1), "month")
+    assert overdue == expected
+    assert len(set(overdue)) == len(overdue)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    visits=st.lists(dates, max_size=30),
+    since=dates,
+    as_of=dates,
+    rule=st.sampled_from(
+        ["reg44-visit", "reg45-review", "ofsted-full", "yjb-review", "licence-renewal"]
+    ),
+)
+def test_ids_unique_stable_and_fast_path_agrees(
+    visits: list[dt.date], since: dt.date, as_of: dt.date, rule: str
+) -> None:
+    home = Home("h", "H", "england", yjb=True, since=since)
+    r = CAT.rules[rule]
+    hist = _hist(rule, [d for d in visits if d <= as_of])
+    until = as_of + dt.timedelta(days=45)
+    full = engine.compute(home, r, hist, Query(as_of, until, closed=True), since=since)
+    again = engine.compute(home, r, hist, Query(as_of, until, closed=True), since=since)
+    fast = engine.compute(home, r, hist, Query(as_of, until), since=since)
+    ids = [o.id for o in full]
+    assert len(ids) == len(set(ids))
+    assert ids == [o.id for o in again]
+    for o in full:
+        assert o.id == f"h/{rule}/{o.period}"
+    want = [(o.id, o.due, o.status) for o in full if o.is_open and o.due <= until]
+    assert [(o.id, o.due, o.status) for o in fast if o.due <= until] == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(d=dates, n=st.integers(min_value=1, max_value=36))
+def test_gap_due_is_corresponding_date_or_month_end(d: dt.date, n: int) -> None:
+    due = add_months(d, n)
+    months = (due.year - d.year) * 12 + due.month - d.month
+    assert months == n
+    nxt = due + dt.timedelta(days=1)
+    assert due.day == d.day or (due.day < d.day and nxt.month != due.month)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    visits=st.lists(
+        st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 11, 21)),
+        max_size=12,
+        unique=True,
+    )
+)
+def test_export_then_load_gives_identical_due(cli, tmp_path: Path, visits: list[dt.date]) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    base = tmp_path / uuid.uuid4().hex
+    base.mkdir()
+    fx = base / "f.toml"
+    lines = [
+        "schema = 1",
+        "[[homes]]",
+        'id = "h"',
+        'name = "H"',
+        'nation = "england"',
+        "since = 2026-01-01",
+    ]
+    for d in visits:
+        lines += ["[[events]]", 'home = "h"', 'rule = "reg44-visit"', f"date = {d.isoformat()}"]
+    fx.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    a, b = base / "a.db", base / "b.db"
+    assert cli("load", str(fx), db_path=a).code == 0
+    assert cli("export", "--output", str(base / "x.toml"), db_path=a).code == 0
+    assert cli("load", str(base / "x.toml"), db_path=b).code == 0
+    args = ("due", "--as-of", "2026-11-22", "--days", "60", "--format", "json")
+    assert cli(*args, db_path=a).out == cli(*args, db_path=b).out
