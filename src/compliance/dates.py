@@ -16,12 +16,14 @@ ONE_DAY = dt.timedelta(days=1)
 PERIOD_KINDS = ("month", "quarter", "inspection-year", "year")
 
 
+@lru_cache(maxsize=65536)  # pure, and a network shares its dates: relativedelta is slow
 def add_months(d: dt.date, months: int) -> dt.date:
     """C5/C7: the corresponding date N calendar months later (or earlier), clamped to month end."""
     result: dt.date = d + relativedelta(months=months)
     return result
 
 
+@lru_cache(maxsize=65536)
 def add_years(d: dt.date, years: int) -> dt.date:
     """Grant + N years, clamped (29 February 2024 + 3 years = 28 February 2027)."""
     result: dt.date = d + relativedelta(years=years)

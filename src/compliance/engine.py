@@ -125,19 +125,21 @@ def _period(
         last = period_of(last.start - ONE_DAY, kind)  # due after the horizon: not listed
     if last.start < first.start:
         return []
+    full = q.closed or q.explain
     if kind == "month":
+        # Fast path: when every month from first to last holds an event, nothing is open.
+        if not full and hist.covers_months(first.key, last.key, count_periods(first, last)):
+            return []
         keys: tuple[str, ...] | list[str] = hist.months
     else:
         keys = sorted({period_key_iso(d, kind) for d in hist.dates})
-    if not q.explain and not q.closed:
-        # Fast path: when every period from first to last holds an event, nothing is open.
-        covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
-        if covered >= count_periods(first, last):
-            return []
+        if not full:
+            covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
+            if covered >= count_periods(first, last):
+                return []
     keyset = set(keys)
     out: list[Occurrence] = []
     window = True
-    full = q.closed or q.explain
     starts, expected = _expected(kind, first.start, last.start)
     if full:
         todo = starts
@@ -277,6 +279,12 @@ def _gap(
     home: Home, rule: Rule, hist: History, q: Query, since: dt.date, waivers: Mapping[str, Waiver]
 ) -> list[Occurrence]:
     c = rule.cadence
+    if not (q.closed or q.explain):
+        # Fast path: the next due date comes from the last event; past the horizon, nothing is
+        # listed (a waiver could only move it later).
+        last = hist.last()
+        if last is not None and last > since.isoformat() and step_interval(c, _d(last)) > q.until:
+            return []
     iso = hist.dates
     k = bisect_right(iso, since.isoformat())  # iso[:k] are on or before since
     steps: list[str] = []

@@ -19,7 +19,7 @@ OPEN_STATUSES = ("overdue", "due", "upcoming")
 CLOSED_STATUSES = ("done", "late", "waived")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a network has thousands, and frozen __init__ is slow
 class Home:
     id: str
     name: str
@@ -35,7 +35,7 @@ class Home:
     provision: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a network has thousands, and frozen __init__ is slow
 class Event:
     """One entry of the append-only log.
 
@@ -60,7 +60,7 @@ class Event:
     recorded_at: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a network has thousands, and frozen __init__ is slow
 class Action:
     id: str
     home: str
@@ -204,6 +204,19 @@ class History:
         if isinstance(self._dates, str):
             self._dates = tuple(self._dates.split(",")) if self._dates else ()
         return self._dates
+
+    def covers_months(self, first: str, last: str, count: int) -> bool:
+        """True when every month from ``first`` to ``last`` ("YYYY-MM", ``count`` of them) has an
+        event. On the summary's raw string ("YYYY-MM," entries, 8 characters each, sorted and
+        distinct) two searches decide it without splitting."""
+        raw = self._months
+        if isinstance(raw, str):
+            i, j = raw.find(first), raw.find(last)
+            return i >= 0 and j >= 0 and (j - i) // 8 + 1 == count
+        months = raw
+        from bisect import bisect_left, bisect_right
+
+        return bisect_right(months, last) - bisect_left(months, first) >= count
 
     @property
     def months(self) -> tuple[str, ...]:

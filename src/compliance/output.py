@@ -75,8 +75,9 @@ def _cell(v: Any) -> str:
 
 
 def to_json(payload: dict[str, Any]) -> str:
+    # one line, no indent: the C encoder is several times faster on large listings (pipe to jq)
     return json.dumps(
-        {"schema_version": SCHEMA_VERSION, **payload}, indent=2, ensure_ascii=False, default=str
+        {"schema_version": SCHEMA_VERSION, **payload}, ensure_ascii=False, default=str
     )
 
 

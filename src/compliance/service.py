@@ -129,7 +129,10 @@ def occurrences(
                 actions=snap.actions.get(home.id, ()),
                 action_done=action_done,
             )
-            items.extend(Item(o, home, rule, q.as_of) for o in occs)
+            if q.closed or q.explain:
+                items.extend(Item(o, home, rule, q.as_of) for o in occs)
+            else:
+                items.extend(Item(o, home, rule, q.as_of) for o in occs if o.due <= q.until)
     items.sort(key=lambda it: engine.sort_key(it.occ))
     return items
 

@@ -212,12 +212,34 @@ class Store:
     # -- reads ---------------------------------------------------------------------------------
 
     def homes(self, ids: Iterable[str] | None = None) -> list[Home]:
-        rows = self.conn.execute("SELECT * FROM homes ORDER BY id").fetchall()
-        homes = [home_from_row(r) for r in rows]
-        if ids is not None:
-            wanted = set(ids)
-            homes = [h for h in homes if h.id in wanted]
-        return homes
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: a national register has thousands of homes
+        cols = "id, name, nation, secure, yjb, since, urn, url, local_authority, sector, places, provision"
+        if ids is None:
+            rows = cur.execute(f"SELECT {cols} FROM homes ORDER BY id").fetchall()
+        else:
+            wanted = sorted(set(ids))
+            marks = ",".join("?" * len(wanted))
+            rows = cur.execute(
+                f"SELECT {cols} FROM homes WHERE id IN ({marks}) ORDER BY id", wanted
+            ).fetchall()
+        return [
+            Home(
+                i,
+                n,
+                na,
+                bool(se),
+                bool(y),
+                dt.date.fromisoformat(si) if si else None,
+                u,
+                ur,
+                la,
+                sec,
+                pl,
+                pr,
+            )
+            for i, n, na, se, y, si, u, ur, la, sec, pl, pr in rows
+        ]
 
     def home(self, hid: str) -> Home:
         r = self.conn.execute("SELECT * FROM homes WHERE id = ?", (hid,)).fetchone()
@@ -255,7 +277,8 @@ class Store:
 
     def waivers(self, homes: set[str] | None = None) -> dict[str, Waiver]:
         rows = self.conn.execute(
-            f"SELECT id, home, target, notes, date FROM events e WHERE kind = 'waiver' AND {NOT_SUPERSEDED} ORDER BY seq"
+            # "target IS NOT NULL" lets SQLite use the partial index on target (waivers have one)
+            f"SELECT id, home, target, notes, date FROM events e WHERE target IS NOT NULL AND kind = 'waiver' AND {NOT_SUPERSEDED} ORDER BY seq"
         ).fetchall()
         return {
             r["target"]: Waiver(r["notes"] or "", dt.date.fromisoformat(r["date"]), r["id"])
