@@ -527,83 +527,14 @@ def why(
 
     day = _as_of(as_of)
     ex = explain(_net(), occurrence, day)
-    it, r = ex.item, ex.item.rule
     if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {
-                    "as_of": day.isoformat(),
-                    "item": it.as_dict(),
-                    "rule": {
-                        "key": r.key,
-                        "title": r.title,
-                        "cadence": r.cadence.describe(),
-                        "source": r.source,
-                        "basis": r.basis,
-                        "url": r.url,
-                        "note": r.note,
-                        "origin": r.origin,
-                    },
-                    "since": ex.since.isoformat(),
-                    "since_from": ex.since_from,
-                    "events": [
-                        {
-                            "id": e.id,
-                            "rule": e.rule,
-                            "kind": e.kind,
-                            "date": e.date.isoformat(),
-                            "at": e.at,
-                            "by": e.by,
-                            "notes": e.notes,
-                            "supersedes": e.supersedes,
-                        }
-                        for e in ex.events
-                    ],
-                    "steps": list(it.occ.steps),
-                }
-            )
-        )
+        from .service import explanation_dict
+
+        _emit(output.to_json(explanation_dict(ex, day)))
         return
-    o = it.occ
-    lines = [
-        f"{o.id}",
-        f"  Home:     {it.home.name} ({it.home.id}, {it.home.nation}{', secure' if it.home.secure else ''}{', YJB places' if it.home.yjb else ''})",
-        f"  Rule:     {r.key}: {r.title}",
-        f"  Cadence:  {r.cadence.describe()}",
-        f"  Source:   {r.source}",
-        f"  Basis:    {r.basis}"
-        + (
-            f"  ({r.origin})"
-            if r.origin != "built-in" and not r.origin.startswith("built-in")
-            else ""
-        ),
-    ]
-    if r.note:
-        lines.append(f"  Note:     {r.note}")
-    lines.append(f"  Tracking: since {ex.since} ({ex.since_from})")
-    lines.append("  Events considered:")
-    if ex.events:
-        for e in ex.events:
-            extra = ", ".join(
-                x
-                for x in (
-                    e.kind if e.kind != "done" else "",
-                    f"by {e.by}" if e.by else "",
-                    f"at {e.at}" if e.at else "",
-                    f"supersedes {e.supersedes}" if e.supersedes else "",
-                )
-                if x
-            )
-            lines.append(f"    {e.date}  {e.rule}  {e.id}" + (f"  ({extra})" if extra else ""))
-    else:
-        lines.append("    none")
-    lines.append("  Steps:")
-    lines += [f"    {n}. {s}" for n, s in enumerate(o.steps, start=1)]
-    state = output.paint(o.status, o.status, _colour())
-    lines.append(
-        f"  Result:   window {o.window_start} to {o.due}, due {o.due}, {state}"
-        + (f" (done {o.done_on})" if o.done_on and not o.is_open else "")
-    )
+    from .service import explanation_lines
+
+    lines = explanation_lines(ex, lambda st: output.paint(st, st, _colour()))
     _emit("\n".join(lines))
 
 

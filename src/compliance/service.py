@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -227,6 +227,84 @@ def why(net: Network, oid: str, as_of: dt.date) -> Explanation:
         since,
         "the home's 'since' date" if home.since else "the home's first recorded event",
     )
+
+
+def explanation_dict(ex: Explanation, as_of: dt.date) -> dict[str, Any]:
+    """The explanation as data (``compliance why --format json``)."""
+    it, r = ex.item, ex.item.rule
+    return {
+        "as_of": as_of.isoformat(),
+        "item": it.as_dict(),
+        "rule": {
+            "key": r.key,
+            "title": r.title,
+            "cadence": r.cadence.describe(),
+            "source": r.source,
+            "basis": r.basis,
+            "url": r.url,
+            "note": r.note,
+            "origin": r.origin,
+        },
+        "since": ex.since.isoformat(),
+        "since_from": ex.since_from,
+        "events": [
+            {
+                "id": e.id,
+                "rule": e.rule,
+                "kind": e.kind,
+                "date": e.date.isoformat(),
+                "at": e.at,
+                "by": e.by,
+                "notes": e.notes,
+                "supersedes": e.supersedes,
+            }
+            for e in ex.events
+        ],
+        "steps": list(it.occ.steps),
+    }
+
+
+def explanation_lines(ex: Explanation, paint: Callable[[str], str] = str) -> list[str]:
+    """The explanation as text lines (``compliance why``, the TUI's why panel, feed descriptions).
+
+    ``paint`` decorates the status word (the CLI colours it; others leave it plain).
+    """
+    r, o, h = ex.item.rule, ex.item.occ, ex.item.home
+    traits = f"{h.nation}{', secure' if h.secure else ''}{', YJB places' if h.yjb else ''}"
+    lines = [
+        o.id,
+        f"  Home:     {h.name} ({h.id}, {traits})",
+        f"  Rule:     {r.key}: {r.title}",
+        f"  Cadence:  {r.cadence.describe()}",
+        f"  Source:   {r.source}",
+        f"  Basis:    {r.basis}"
+        + (f"  ({r.origin})" if not r.origin.startswith("built-in") else ""),
+    ]
+    if r.note:
+        lines.append(f"  Note:     {r.note}")
+    lines.append(f"  Tracking: since {ex.since} ({ex.since_from})")
+    lines.append("  Events considered:")
+    for e in ex.events:
+        extra = ", ".join(
+            x
+            for x in (
+                e.kind if e.kind != "done" else "",
+                f"by {e.by}" if e.by else "",
+                f"at {e.at}" if e.at else "",
+                f"supersedes {e.supersedes}" if e.supersedes else "",
+            )
+            if x
+        )
+        lines.append(f"    {e.date}  {e.rule}  {e.id}" + (f"  ({extra})" if extra else ""))
+    if not ex.events:
+        lines.append("    none")
+    lines.append("  Steps:")
+    lines += [f"    {n}. {s}" for n, s in enumerate(o.steps, start=1)]
+    lines.append(
+        f"  Result:   window {o.window_start} to {o.due}, due {o.due}, {paint(o.status)}"
+        + (f" (done {o.done_on})" if o.done_on and not o.is_open else "")
+    )
+    return lines
 
 
 def _period_end_guess(rule: Rule, period: str, as_of: dt.date) -> dt.date:
