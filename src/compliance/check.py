@@ -1,1 +1,570 @@
-"""(being written: see the issue for this capability)."""
+"""``compliance check``: validate fixture files and fail when a statutory deadline is missed (CI).
+
+Works on files alone: every file is parsed (all problems collected, each naming file, line and
+field), checked across files (duplicates, corrections, reports without their review, worked
+examples of user rules), loaded into a throw-away in-memory store and run through the same
+:func:`service.due` as ``compliance due``, so ``check`` and ``load`` + ``due`` always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import output
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ComplianceError, FixtureError, InvalidInput
+from .examples import check_example
+from .fixture import Fixture, include_cycle, include_paths, merge, parse_data
+from .located import Locator, load_path
+from .model import Event, Home
+from .rules import Catalogue, catalogue
+from .service import Item, Network, due, why
+from .store import Store
+from .workdays import BankHolidays
+
+FAIL_ON = ("overdue", "due")
+FORMATS = ("text", "json", "junit", "github")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a file (exit 2)."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: FixtureError) -> Problem:
+        return cls(exc.file, exc.line, exc.field, exc.detail)
+
+    def text(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass
+class Finding:
+    """An open obligation overdue, or due within the horizon, located in the files."""
+
+    item: Item
+    fails: bool
+    file: str
+    line: int
+    steps: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> str:
+        return "overdue" if self.item.occ.status == "overdue" else "due"
+
+    def message(self) -> str:
+        o = self.item.occ
+        left = o.days_left(self.item.as_of)
+        if left < 0:
+            when = f"was due {o.due}, {-left} day{'s' if left != -1 else ''} overdue"
+        elif left == 0:
+            when = f"is due today ({o.due})"
+        else:
+            when = f"is due {o.due}, in {left} day{'s' if left != 1 else ''}"
+        return f"{o.id}: {self.item.title} {when}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.item.as_dict(),
+            "fails": self.fails,
+            "file": self.file,
+            "line": self.line,
+            "steps": list(self.steps),
+        }
+
+
+@dataclass
+class Report:
+    as_of: dt.date
+    days: int
+    fail_on: str
+    files: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    homes: list[Home] = field(default_factory=list)
+    rules: dict[str, list[str]] = field(default_factory=dict)  # home id -> rules that apply
+    home_at: dict[str, tuple[str, int]] = field(default_factory=dict)
+    examples: int = 0  # worked examples of user rules that were run
+    computed: bool = False  # deadlines are computed only when every file is valid
+
+    @property
+    def exit_code(self) -> int:
+        if self.problems:
+            return EXIT_USAGE
+        return EXIT_FAILED if any(f.fails for f in self.findings) else EXIT_OK
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "homes": len(self.homes),
+            "problems": len(self.problems),
+            "overdue": sum(f.level == "overdue" for f in self.findings),
+            "due": sum(f.level == "due" for f in self.findings),
+            "failed": sum(f.fails for f in self.findings),
+            "examples": self.examples,
+        }
+
+
+def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "overdue") -> Report:
+    """Check fixture files (or directories of them) as of a date. Never raises on bad files."""
+    if days < 0:
+        raise InvalidInput("--days must be 0 or more")
+    if fail_on not in FAIL_ON:
+        raise InvalidInput(f"--fail-on must be one of {', '.join(FAIL_ON)}")
+    rep = Report(as_of, days, fail_on)
+    files = _discover(paths, rep.problems)
+    sources = _read(files, rep.problems)
+    rep.files = [s.loc.name for s in sources]
+    parts, cat = _parse(sources, as_of, rep.problems)
+    fx = merge(parts)
+    _across_files(parts, fx, cat, rep)
+    holidays = BankHolidays(tuple(fx.holidays))
+    rep.examples = _run_examples(parts, cat, holidays, rep.problems)
+    rep.homes = list(fx.homes)
+    rep.home_at = {h.id: fx.line_of(f"home:{h.id}", "id") for h in fx.homes}
+    if rep.problems:
+        rep.problems.sort(key=_problem_order(rep.files))
+        return rep
+    net = Network.open(_memory_store(fx))
+    rep.rules = {h.id: [r.key for r in net.cat.for_home(h)] for h in fx.homes}
+    last = _last_events(fx)
+    for it in due(net, as_of, days):
+        file, line = _locate(fx, last, it)
+        try:
+            steps = why(net, it.occ.id, as_of).item.occ.steps
+        except ComplianceError:
+            steps = ()
+        fails = it.occ.status == "overdue" or fail_on == "due"
+        rep.findings.append(Finding(it, fails, file, line, steps))
+    rep.computed = True
+    return rep
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    path: Path
+    data: dict[str, Any]
+    loc: Locator
+
+
+def _discover(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
+    """Files as given; a directory stands for every ``*.toml`` below it (sorted, hidden skipped)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*.toml")
+                if f.is_file() and not any(x.startswith(".") for x in f.relative_to(p).parts)
+            )
+            if not found:
+                problems.append(Problem(str(p), 0, "", "no .toml files in this directory"))
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def _read(files: list[Path], problems: list[Problem]) -> list[_Source]:
+    """Read every file once; included files come before the file that includes them."""
+    order: list[_Source] = []
+    seen: set[Path] = set()
+
+    def visit(path: Path, stack: tuple[Path, ...]) -> None:
+        key = path.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            data, loc, _ = load_path(path)
+        except FixtureError as exc:
+            problems.append(Problem.of(exc))
+            return
+        try:
+            incs = include_paths(data, loc, path)
+        except FixtureError as exc:
+            problems.append(Problem.of(exc))
+            incs = []
+        here = (*stack, key)
+        for inc in incs:
+            if inc.resolve() in here:
+                problems.append(Problem.of(include_cycle(loc, here, inc.resolve())))
+            else:
+                visit(inc, here)
+        order.append(_Source(path, data, loc))
+
+    for f in files:
+        visit(f, ())
+    return order
+
+
+def _parse(
+    sources: list[_Source], as_of: dt.date, problems: list[Problem]
+) -> tuple[list[Fixture], Catalogue]:
+    """Parse every file, knowing the homes and rules of all of them: the order of files (and how
+    a set is split into files) does not change the result."""
+    cat = catalogue()
+    homes: dict[str, Home] = {}
+    broken: set[str] = set()
+    for s in sources:  # first pass: homes and rules only; their problems are reported below
+        for table in ("rules", "homes"):
+            if table not in s.data:
+                continue
+            try:
+                fx = parse_data(
+                    {"schema": s.data.get("schema"), table: s.data[table]},
+                    s.loc,
+                    catalogue=cat,
+                    problems=[],
+                )
+            except FixtureError:
+                continue
+            for r in fx.rules:
+                cat.add(r)
+            for h in fx.homes:
+                homes.setdefault(h.id, h)
+            broken |= fx.broken
+    broken -= homes.keys()
+    parts: list[Fixture] = []
+    for s in sources:
+        found: list[FixtureError] = []
+        try:
+            parts.append(
+                parse_data(
+                    s.data,
+                    s.loc,
+                    catalogue=cat,
+                    known_homes=homes,
+                    as_of=as_of,
+                    problems=found,
+                    broken_homes=broken,
+                )
+            )
+        except FixtureError as exc:
+            found.append(exc)
+        problems += [Problem.of(e) for e in found]
+    return parts, cat
+
+
+# -- checks across files -----------------------------------------------------------------------
+
+
+def _across_files(parts: list[Fixture], fx: Fixture, cat: Catalogue, rep: Report) -> None:
+    """What no single file can see: duplicates between files, corrections of missing events,
+    reports (``after`` rules) without the event they report on."""
+    firsts: dict[str, tuple[str, int]] = {}
+    for part in parts:
+        records = [f"home:{h.id}" for h in part.homes] + [f"action:{a.id}" for a in part.actions]
+        records += [f"event:{e.id}" for e in part.events if f"event:{e.id}" in part.entries]
+        for rec in records:
+            key = "id" if rec.startswith("home:") else None
+            where = part.line_of(rec, key)
+            if rec in firsts and firsts[rec][0] != where[0]:
+                kind = rec.split(":", 1)[0]
+                f, ln = firsts[rec]
+                rep.problems.append(
+                    Problem.of(part.error_at(rec, key, f"duplicate {kind}: also at {f}:{ln}"))
+                )
+            firsts.setdefault(rec, where)
+    rule_at: dict[str, tuple[str, int]] = {}
+    for part in parts:
+        for i, r in enumerate(part.rules):
+            loc = part.locators[part.files[0]]
+            if r.key in rule_at:
+                f, ln = rule_at[r.key]
+                rep.problems.append(
+                    Problem.of(
+                        loc.error("rules", i, "key", f"duplicate rule {r.key!r}: also at {f}:{ln}")
+                    )
+                )
+            rule_at.setdefault(r.key, (loc.name, loc.line("rules", i, "key")))
+    ids = {e.id: e for e in fx.events}
+    dates: dict[tuple[str, str], list[dt.date]] = {}
+    for e in fx.events:
+        if e.kind == "done":
+            dates.setdefault((e.home, e.rule), []).append(e.date)
+    for e in fx.events:
+        rec = f"event:{e.id}"
+        if rec not in fx.entries:
+            continue
+        if e.supersedes is not None:
+            old = ids.get(e.supersedes)
+            if old is None:
+                msg = f"no event {e.supersedes!r} to supersede (give the id of an event in these files)"
+                rep.problems.append(Problem.of(fx.error_at(rec, "supersedes", msg)))
+            elif old.home != e.home:
+                msg = f"event {e.supersedes!r} belongs to {old.home}, not {e.home}"
+                rep.problems.append(Problem.of(fx.error_at(rec, "supersedes", msg)))
+        rule = cat.rules.get(e.rule)
+        after = rule.cadence.after if rule is not None and rule.cadence.kind == "after" else None
+        if after and e.kind == "done":
+            trigger = cat.resolve(after) or after
+            if not any(d <= e.date for d in dates.get((e.home, trigger), ())):
+                msg = (
+                    f"a {e.rule} on {e.date} but no {trigger} of {e.home} on or before it: "
+                    f"record the {trigger} it reports on, or correct the date"
+                )
+                rep.problems.append(Problem.of(fx.error_at(rec, "rule", msg)))
+
+
+def _run_examples(
+    parts: list[Fixture], cat: Catalogue, holidays: BankHolidays, problems: list[Problem]
+) -> int:
+    """Run the worked examples of every user rule: a rule file must agree with the engine."""
+    n = 0
+    for part in parts:
+        for i, rule in enumerate(part.rules):
+            for k, ex in enumerate(rule.examples):
+                n += 1
+                label = f"rules[{i}].examples[{k}]"
+                try:
+                    msgs = check_example(rule, ex, cat, holidays)
+                except ValueError as exc:
+                    msgs = [f"{rule.key} example {ex.name!r} cannot be computed: {exc}"]
+                problems += [Problem(part.files[0], ex.line, label, m) for m in msgs]
+    return n
+
+
+def _problem_order(files: list[str]) -> Callable[[Problem], tuple[int, str, int, str]]:
+    rank = {f: i for i, f in enumerate(files)}
+    return lambda p: (rank.get(p.file, -1), p.file, p.line, p.field)
+
+
+# -- computing ---------------------------------------------------------------------------------
+
+
+def _memory_store(fx: Fixture) -> Store:
+    """A throw-away database holding the files, written the way ``compliance load`` writes."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    store = Store(Path(":memory:"), conn)
+    store.migrate()
+    with store.transaction():
+        if fx.network:
+            store.put_network(fx.network)
+        store.put_homes(fx.homes)
+        store.put_rules(fx.rules)
+        store.put_holidays(fx.holidays)
+        store.put_actions(fx.actions)
+        # events that supersede others go after them
+        events = sorted(fx.events, key=lambda e: e.supersedes is not None)
+        store.append_events(events, origin="check")
+    return store
+
+
+def _last_events(fx: Fixture) -> dict[tuple[str, str], list[Event]]:
+    out: dict[tuple[str, str], list[Event]] = {}
+    for e in fx.events:
+        if e.kind == "done" and f"event:{e.id}" in fx.entries:
+            out.setdefault((e.home, e.rule), []).append(e)
+    for evs in out.values():
+        evs.sort(key=lambda e: e.date)
+    return out
+
+
+def _locate(fx: Fixture, events: dict[tuple[str, str], list[Event]], it: Item) -> tuple[str, int]:
+    """Where a deadline points: the action's entry, the event that started it or the last
+    relevant event, else the home's entry."""
+    o, c = it.occ, it.rule.cadence
+    if o.rule == "action" and f"action:{o.period}" in fx.entries:
+        return fx.line_of(f"action:{o.period}", "due")
+    if c.kind == "after" and c.after:
+        evs = [e for e in events.get((o.home, c.after), []) if e.date.isoformat() == o.period]
+    else:
+        evs = [e for e in events.get((o.home, o.rule), []) if e.date <= it.as_of]
+    if evs:
+        return fx.line_of(f"event:{evs[-1].id}", "date")
+    if f"home:{o.home}" in fx.entries:
+        return fx.line_of(f"home:{o.home}", "id")
+    return (fx.files[0] if fx.files else "-", 1)
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def summary(rep: Report) -> str:
+    c = rep.counts
+    what = f"{c['files']} file{'s' if c['files'] != 1 else ''}, {c['homes']} home{'s' if c['homes'] != 1 else ''}"
+    if c["examples"]:
+        what += f", {c['examples']} rule example{'s' if c['examples'] != 1 else ''}"
+    head = f"Checked {what} as of {rep.as_of}"
+    if rep.problems:
+        return (
+            f"{head}: {c['problems']} problem{'s' if c['problems'] != 1 else ''} in the files; "
+            "fix them and run again (deadlines are computed once every file is valid). FAILED (exit 2)"
+        )
+    counts = f"{c['overdue']} overdue, {c['due']} due within {rep.days} days"
+    if c["failed"]:
+        why_ = "overdue" if rep.fail_on == "overdue" else "overdue or due soon (--fail-on due)"
+        return f"{head}: {counts}. FAILED: {c['failed']} {why_} (exit 1)"
+    return f"{head}: {counts}. OK"
+
+
+def render(rep: Report, fmt: str, *, colour: bool = False) -> str:
+    if fmt == "json":
+        return render_json(rep)
+    if fmt == "junit":
+        return render_junit(rep)
+    if fmt == "github":
+        return render_github(rep)
+    return render_text(rep, colour)
+
+
+def render_text(rep: Report, colour: bool = False) -> str:
+    lines = []
+    for p in rep.problems:
+        tag = output.paint("error", "overdue", colour)
+        lines.append(
+            f"{p.file}:{p.line}: {tag}: {p.field}: {p.message}"
+            if p.field
+            else f"{p.file}:{p.line}: {tag}: {p.message}"
+        )
+    for f in rep.findings:
+        tag = output.paint(f.level, f.level, colour)
+        lines.append(f"{f.file}:{f.line}: {tag}: {f.message()}")
+        if f.fails:
+            lines += [f"    {n}. {s}" for n, s in enumerate(f.steps, start=1)]
+    if lines:
+        lines.append("")
+    lines.append(summary(rep))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(rep: Report) -> str:
+    return (
+        output.to_json(
+            {
+                "as_of": rep.as_of.isoformat(),
+                "days": rep.days,
+                "fail_on": rep.fail_on,
+                "ok": rep.exit_code == EXIT_OK,
+                "exit_code": rep.exit_code,
+                "computed": rep.computed,
+                "files": rep.files,
+                "problems": [p.as_dict() for p in rep.problems],
+                "items": [f.as_dict() for f in rep.findings],
+                "summary": rep.counts,
+            }
+        )
+        + "\n"
+    )
+
+
+def render_junit(rep: Report) -> str:
+    """JUnit XML: a suite of files (one case per file) and one suite per home (one case per rule)."""
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="compliance check")
+    files = ET.SubElement(root, "testsuite", name="files")
+    by_file: dict[str, list[Problem]] = {}
+    for p in rep.problems:
+        by_file.setdefault(p.file, []).append(p)
+    names = rep.files + [f for f in by_file if f not in rep.files]
+    for name in names:
+        case = ET.SubElement(files, "testcase", classname="files", name=name, file=name)
+        probs = by_file.get(name, [])
+        if probs:
+            n = len(probs)
+            fail = ET.SubElement(
+                case,
+                "failure",
+                message=f"{n} problem{'s' if n != 1 else ''}: {probs[0].text()}",
+                type="invalid",
+            )
+            fail.text = "\n".join(p.text() for p in probs)
+    suites = [files]
+    findings: dict[tuple[str, str], list[Finding]] = {}
+    for f in rep.findings:
+        findings.setdefault((f.item.home.id, f.item.rule.key), []).append(f)
+    for h in rep.homes if rep.computed else []:
+        suite = ET.SubElement(root, "testsuite", name=f"deadlines: {h.id}")
+        suites.append(suite)
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="as_of", value=rep.as_of.isoformat())
+        ET.SubElement(props, "property", name="home_name", value=h.name)
+        for key in rep.rules.get(h.id, []):
+            fs = findings.get((h.id, key), [])
+            file, line = (fs[0].file, fs[0].line) if fs else rep.home_at[h.id]
+            case = ET.SubElement(
+                suite, "testcase", classname=h.id, name=key, file=file, line=str(line)
+            )
+            failing = [f for f in fs if f.fails]
+            if failing:
+                fail = ET.SubElement(
+                    case,
+                    "failure",
+                    message="; ".join(f.message() for f in failing),
+                    type=failing[0].level,
+                )
+                fail.text = "\n\n".join(
+                    f"{f.file}:{f.line}: {f.message()}\n"
+                    + "\n".join(f"{n}. {s}" for n, s in enumerate(f.steps, start=1))
+                    for f in failing
+                )
+            elif fs:
+                out = ET.SubElement(case, "system-out")
+                out.text = "\n".join(f"{f.file}:{f.line}: {f.message()}" for f in fs)
+    total = failures = 0
+    for suite in suites:
+        cases = suite.findall("testcase")
+        fails = sum(1 for c in cases if c.find("failure") is not None)
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(fails))
+        suite.set("errors", "0")
+        suite.set("skipped", "0")
+        suite.set("time", "0")
+        total, failures = total + len(cases), failures + fails
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", "0")
+    root.set("time", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _gh(level: str, file: str, line: int, title: str, message: str) -> str:
+    props = [f"file={_gh_prop(file)}"] + ([f"line={line}"] if line > 0 else [])
+    props.append(f"title={_gh_prop(title)}")
+    return f"::{level} {','.join(props)}::{_gh_data(message)}"
+
+
+def render_github(rep: Report) -> str:
+    """GitHub Actions workflow commands: each problem on the offending line of a pull request."""
+    lines = [
+        _gh("error", p.file, p.line, f"compliance: {p.field or 'file'}", p.message)
+        for p in rep.problems
+    ]
+    for f in rep.findings:
+        level = "error" if f.fails else "warning"
+        title = f"{'overdue' if f.level == 'overdue' else 'due soon'}: {f.item.occ.id}"
+        body = f.message() + "".join(f"\n{n}. {s}" for n, s in enumerate(f.steps, start=1))
+        lines.append(_gh(level, f.file, f.line, title, body))
+    lines.append(summary(rep))
+    return "\n".join(lines) + "\n"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,19 @@ class Fixture:
     holidays: list[HolidayOverride] = field(default_factory=list)
     # where each record was written: (file, line), for problems found after parsing
     where: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # the same, to the field: record ("home:ID", "event:ID", "action:ID") -> (file, table, index)
+    entries: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    locators: dict[str, Locator] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # homes whose entry had a problem (check)
+
+    def error_at(self, record: str, key: str | None, message: str) -> FixtureError:
+        """A problem found after parsing (across files), at the line of ``record``'s ``key``."""
+        file, table, index = self.entries[record]
+        return self.locators[file].error(table, index, key, message)
+
+    def line_of(self, record: str, key: str | None = None) -> tuple[str, int]:
+        file, table, index = self.entries[record]
+        return file, self.locators[file].line(table, index, key)
 
 
 def event_id(*parts: object) -> str:
@@ -96,23 +111,67 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+class _Skip(Exception):
+    """An entry that refers to a home whose own entry has a problem (already reported)."""
+
+
 class _Parser:
     def __init__(
-        self, loc: Locator, data: dict[str, Any], cat: Catalogue, homes: dict[str, Home]
+        self,
+        loc: Locator,
+        data: dict[str, Any],
+        cat: Catalogue,
+        homes: dict[str, Home],
+        problems: list[FixtureError] | None = None,
+        as_of: dt.date | None = None,
     ) -> None:
         self.loc = loc
         self.data = data
         self.cat = cat
         self.homes = homes  # known homes: the store's and this file's
+        # collecting (compliance check): each entry's first problem is recorded, the entry skipped
+        self.problems = problems
+        self.as_of = as_of  # when given, events after it are errors (they have not happened yet)
+        self.broken: set[str] = set()  # homes whose entry had a problem
+        self.current_home: str | None = None
 
     def err(self, table: str, index: int, key: str | None, msg: str) -> FixtureError:
         return self.loc.error(table, index, key, msg)
 
+    @contextmanager
+    def entry(self) -> Iterator[None]:
+        """One table entry: a problem is raised, or, when collecting, recorded and the entry skipped."""
+        self.current_home = None
+        try:
+            yield
+        except _Skip:
+            if self.problems is None:
+                raise
+        except FixtureError as exc:
+            if self.problems is None:
+                raise
+            self.problems.append(exc)
+            if self.current_home is not None:
+                self.broken.add(self.current_home)
+
     def entries(self, table: str) -> list[dict[str, Any]]:
         raw = self.data.get(table, [])
         if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-            raise self.err(table, 0, None, f"must be an array of tables ([[{table}]])")
+            exc = self.err(table, 0, None, f"must be an array of tables ([[{table}]])")
+            if self.problems is None:
+                raise exc
+            self.problems.append(exc)
+            return []
         return raw
+
+    def not_after_as_of(self, table: str, i: int, key: str, day: dt.date, what: str) -> None:
+        if self.as_of is not None and day > self.as_of:
+            raise self.err(
+                table,
+                i,
+                key,
+                f"{what} {day} is after the as-of date {self.as_of}: record what has happened, not what is planned",
+            )
 
     def check_keys(self, table: str, i: int, raw: dict[str, Any], allowed: set[str]) -> None:
         for k in raw:
@@ -156,6 +215,8 @@ class _Parser:
         h = self.string(table, i, raw, "home", required=True)
         assert h is not None
         if h not in self.homes:
+            if h in self.broken:
+                raise _Skip(h)
             raise self.err(table, i, "home", f"unknown home {h!r}{_suggest(h, self.homes)}")
         return h
 
@@ -175,30 +236,118 @@ def parse(
     catalogue: Catalogue,
     known_homes: dict[str, Home] | None = None,
 ) -> Fixture:
+    """Parse fixture text (an ``include`` key needs a file: see :func:`parse_file`)."""
     data, loc = load_text(text, name)
     return _parse(data, loc, catalogue, known_homes or {})
 
 
 def parse_file(
-    path: Path, *, catalogue: Catalogue, known_homes: dict[str, Home] | None = None
+    path: Path,
+    *,
+    catalogue: Catalogue,
+    known_homes: dict[str, Home] | None = None,
+    as_of: dt.date | None = None,
+) -> Fixture:
+    """Parse a file and, before it, the files it includes (so their homes and rules are known)."""
+    return _parse_tree(path, catalogue, dict(known_homes or {}), as_of, (), set())
+
+
+def _parse_tree(
+    path: Path,
+    catalogue: Catalogue,
+    known: dict[str, Home],
+    as_of: dt.date | None,
+    stack: tuple[Path, ...],
+    done: set[Path],
 ) -> Fixture:
     data, loc, _ = load_path(path)
-    return _parse(data, loc, catalogue, known_homes or {})
+    stack = (*stack, path.resolve())
+    cat = Catalogue(dict(catalogue.rules), dict(catalogue.aliases))
+    parts: list[Fixture] = []
+    for inc in include_paths(data, loc, path):
+        target = inc.resolve()
+        if target in stack:
+            raise include_cycle(loc, stack, target)
+        if target in done:
+            continue  # included twice (a diamond): its records are already in
+        sub = _parse_tree(inc, cat, known, as_of, stack, done)
+        for h in sub.homes:
+            known[h.id] = h
+        for r in sub.rules:
+            cat.add(r)
+        parts.append(sub)
+    done.add(stack[-1])
+    fx = _parse(data, loc, cat, known, as_of=as_of)
+    return merge([*parts, fx]) if parts else fx
+
+
+def include_paths(data: dict[str, Any], loc: Locator, path: Path) -> list[Path]:
+    """The files named by ``include = [...]``, relative to the including file."""
+    raw = data.get("include", [])
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise loc.error("", 0, "include", 'must be a list of file paths, e.g. ["homes.toml"]')
+    out = []
+    for name in raw:
+        inc = Path(os.path.normpath(path.parent / name))
+        if not inc.is_file():
+            raise loc.error(
+                "", 0, "include", f"{name!r}: no such file ({inc}; paths are relative to this file)"
+            )
+        out.append(inc)
+    return out
+
+
+def include_cycle(loc: Locator, stack: tuple[Path, ...], target: Path) -> FixtureError:
+    """The error for a file that includes itself, directly or through others."""
+    chain = [*stack[stack.index(target) :], target]
+    return loc.error(
+        "", 0, "include", "include cycle: " + " -> ".join(p.name for p in chain) + " (remove one)"
+    )
+
+
+def parse_data(
+    data: dict[str, Any],
+    loc: Locator,
+    *,
+    catalogue: Catalogue,
+    known_homes: dict[str, Home] | None = None,
+    as_of: dt.date | None = None,
+    problems: list[FixtureError] | None = None,
+    broken_homes: Iterable[str] = (),
+) -> Fixture:
+    """Parse already-read TOML (no includes). With ``problems``, every problem found is appended
+    there and the entry skipped, instead of raising at the first (``compliance check``); entries
+    naming a home in ``broken_homes`` (whose own entry had a problem) are skipped silently."""
+    return _parse(
+        data, loc, catalogue, known_homes or {}, as_of=as_of, problems=problems, broken=broken_homes
+    )
 
 
 def _parse(
-    data: dict[str, Any], loc: Locator, catalogue: Catalogue, known: dict[str, Home]
+    data: dict[str, Any],
+    loc: Locator,
+    catalogue: Catalogue,
+    known: dict[str, Home],
+    *,
+    as_of: dt.date | None = None,
+    problems: list[FixtureError] | None = None,
+    broken: Iterable[str] = (),
 ) -> Fixture:
     for k in data:
         if k not in TOP_KEYS:
-            raise loc.error("", 0, k, f"unknown key{_suggest(k, TOP_KEYS)}")
+            exc = loc.error("", 0, k, f"unknown key{_suggest(k, TOP_KEYS)}")
+            if problems is None:
+                raise exc
+            problems.append(exc)
     if "schema" not in data:
         raise FixtureError(loc.name, 1, "schema", "missing: the first line should be 'schema = 1'")
     if data["schema"] != 1:
         raise loc.error(
             "", 0, "schema", f"unsupported schema {data['schema']!r}: this version reads schema = 1"
         )
-    fx = Fixture(files=[loc.name])
+    fx = Fixture(files=[loc.name], locators={loc.name: loc})
     # user rules first: events may name them
     rules = parse_rules(data, loc, f"rule file {loc.name}")
     cat = Catalogue(dict(catalogue.rules), dict(catalogue.aliases))
@@ -215,72 +364,80 @@ def _parse(
             )
     fx.rules = rules
     homes = dict(known)
-    p = _Parser(loc, data, cat, homes)
+    p = _Parser(loc, data, cat, homes, problems, as_of)
+    p.broken.update(broken)
     network = data.get("network", {})
-    if not isinstance(network, dict):
-        raise loc.error("", 0, "network", "must be a table ([network])")
-    for k, v in network.items():
-        if k not in NETWORK_KEYS:
-            raise loc.error("network", 0, k, f"unknown key{_suggest(k, NETWORK_KEYS)}")
-        if not isinstance(v, str):
-            raise loc.error("network", 0, k, "must be a string")
-    fx.network = dict(network)
+    with p.entry():
+        if not isinstance(network, dict):
+            raise loc.error("", 0, "network", "must be a table ([network])")
+        for k, v in network.items():
+            if k not in NETWORK_KEYS:
+                raise loc.error("network", 0, k, f"unknown key{_suggest(k, NETWORK_KEYS)}")
+            if not isinstance(v, str):
+                raise loc.error("network", 0, k, "must be a string")
+        fx.network = dict(network)
     _homes(p, fx, homes)
     _events(p, fx)
     _actions(p, fx)
     _waivers(p, fx)
     _holidays(p, fx)
+    fx.broken = set(p.broken)
     return fx
 
 
 def _homes(p: _Parser, fx: Fixture, homes: dict[str, Home]) -> None:
     seen: dict[str, int] = {}
     for i, raw in enumerate(p.entries("homes")):
-        p.check_keys("homes", i, raw, HOME_KEYS)
-        hid = p.string("homes", i, raw, "id", required=True)
-        assert hid is not None
-        if not HOME_ID.match(hid):
-            raise p.err("homes", i, "id", f"{hid!r} must be lower-case letters, digits and hyphens")
-        if hid in seen:
-            raise p.err(
-                "homes",
-                i,
-                "id",
-                f"duplicate home id {hid!r} (first at line {p.loc.line('homes', seen[hid], 'id')})",
+        with p.entry():
+            p.check_keys("homes", i, raw, HOME_KEYS)
+            hid = p.string("homes", i, raw, "id", required=True)
+            assert hid is not None
+            if not HOME_ID.match(hid):
+                raise p.err(
+                    "homes", i, "id", f"{hid!r} must be lower-case letters, digits and hyphens"
+                )
+            if hid in seen:
+                raise p.err(
+                    "homes",
+                    i,
+                    "id",
+                    f"duplicate home id {hid!r} (first at line {p.loc.line('homes', seen[hid], 'id')})",
+                )
+            seen[hid] = i
+            p.current_home = hid  # a problem below: entries naming this home are skipped
+            name = p.string("homes", i, raw, "name", required=True)
+            nation = p.string("homes", i, raw, "nation", required=True)
+            if nation not in NATIONS:
+                raise p.err("homes", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}")
+            flags = {}
+            for k, default in (("secure", True), ("yjb", False)):
+                v = raw.get(k, default)
+                if not isinstance(v, bool):
+                    raise p.err("homes", i, k, "must be true or false")
+                flags[k] = v
+            places = raw.get("places")
+            if places is not None and (
+                not isinstance(places, int) or isinstance(places, bool) or places < 0
+            ):
+                raise p.err("homes", i, "places", "must be a whole number")
+            opt = {
+                k: p.string("homes", i, raw, k)
+                for k in ("urn", "url", "local_authority", "sector", "provision")
+            }
+            home = Home(
+                id=hid,
+                name=name or hid,
+                nation=nation,
+                secure=flags["secure"],
+                yjb=flags["yjb"],
+                since=p.date("homes", i, raw, "since"),
+                places=places,
+                **opt,
             )
-        seen[hid] = i
-        name = p.string("homes", i, raw, "name", required=True)
-        nation = p.string("homes", i, raw, "nation", required=True)
-        if nation not in NATIONS:
-            raise p.err("homes", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}")
-        flags = {}
-        for k, default in (("secure", True), ("yjb", False)):
-            v = raw.get(k, default)
-            if not isinstance(v, bool):
-                raise p.err("homes", i, k, "must be true or false")
-            flags[k] = v
-        places = raw.get("places")
-        if places is not None and (
-            not isinstance(places, int) or isinstance(places, bool) or places < 0
-        ):
-            raise p.err("homes", i, "places", "must be a whole number")
-        opt = {
-            k: p.string("homes", i, raw, k)
-            for k in ("urn", "url", "local_authority", "sector", "provision")
-        }
-        home = Home(
-            id=hid,
-            name=name or hid,
-            nation=nation,
-            secure=flags["secure"],
-            yjb=flags["yjb"],
-            since=p.date("homes", i, raw, "since"),
-            places=places,
-            **opt,
-        )
-        fx.homes.append(home)
-        homes[hid] = home
-        fx.where[f"home:{hid}"] = (p.loc.name, p.loc.line("homes", i))
+            fx.homes.append(home)
+            homes[hid] = home
+            fx.where[f"home:{hid}"] = (p.loc.name, p.loc.line("homes", i))
+            fx.entries[f"home:{hid}"] = (p.loc.name, "homes", i)
 
 
 def _event_date(p: _Parser, i: int, raw: dict[str, Any]) -> tuple[dt.date, str | None]:
@@ -305,162 +462,179 @@ def _event_date(p: _Parser, i: int, raw: dict[str, Any]) -> tuple[dt.date, str |
 def _events(p: _Parser, fx: Fixture) -> None:
     ids: dict[str, int] = {}
     for i, raw in enumerate(p.entries("events")):
-        p.check_keys("events", i, raw, EVENT_KEYS)
-        home = p.home_ref("events", i, raw)
-        rule = p.rule_ref("events", i, raw)
-        if rule == "action":
-            raise p.err(
-                "events", i, "rule", "actions are closed with 'done' in [[actions]], not as events"
-            )
-        date, at = _event_date(p, i, raw)
-        fields = {
-            k: p.string("events", i, raw, k)
-            for k in ("by", "evidence", "notes", "outcome", "supersedes")
-        }
-        expires = p.date("events", i, raw, "expires")
-        if expires is not None:
-            if p.cat.rules[rule].cadence.kind != "expiry":
-                raise p.err(
-                    "events", i, "expires", f"only approvals take an expiry; {rule!r} is not one"
-                )
-            if expires <= date:
+        with p.entry():
+            p.check_keys("events", i, raw, EVENT_KEYS)
+            home = p.home_ref("events", i, raw)
+            rule = p.rule_ref("events", i, raw)
+            if rule == "action":
                 raise p.err(
                     "events",
                     i,
-                    "expires",
-                    f"the approval expires ({expires}) on or before it was granted ({date})",
+                    "rule",
+                    "actions are closed with 'done' in [[actions]], not as events",
                 )
-        eid = p.string("events", i, raw, "id") or event_id(
-            home,
-            rule,
-            "done",
-            date,
-            at,
-            fields["by"],
-            fields["evidence"],
-            fields["notes"],
-            fields["outcome"],
-            expires,
-        )
-        if eid in ids:
-            first = p.loc.line("events", ids[eid])
-            what = "duplicate event id" if "id" in raw else "the same event is written twice"
-            raise p.err(
-                "events", i, "id" if "id" in raw else None, f"{what} (first at line {first})"
+            date, at = _event_date(p, i, raw)
+            p.not_after_as_of("events", i, "date", date, "the event's date")
+            fields = {
+                k: p.string("events", i, raw, k)
+                for k in ("by", "evidence", "notes", "outcome", "supersedes")
+            }
+            expires = p.date("events", i, raw, "expires")
+            if expires is not None:
+                if p.cat.rules[rule].cadence.kind != "expiry":
+                    raise p.err(
+                        "events",
+                        i,
+                        "expires",
+                        f"only approvals take an expiry; {rule!r} is not one",
+                    )
+                if expires <= date:
+                    raise p.err(
+                        "events",
+                        i,
+                        "expires",
+                        f"the approval expires ({expires}) on or before it was granted ({date})",
+                    )
+            eid = p.string("events", i, raw, "id") or event_id(
+                home,
+                rule,
+                "done",
+                date,
+                at,
+                fields["by"],
+                fields["evidence"],
+                fields["notes"],
+                fields["outcome"],
+                expires,
             )
-        ids[eid] = i
-        fx.events.append(
-            Event(
-                id=eid,
-                home=home,
-                rule=rule,
-                date=date,
-                at=at,
-                expires=expires,
-                by=fields["by"],
-                evidence=fields["evidence"],
-                notes=fields["notes"],
-                outcome=fields["outcome"],
-                supersedes=fields["supersedes"],
+            if eid in ids:
+                first = p.loc.line("events", ids[eid])
+                what = "duplicate event id" if "id" in raw else "the same event is written twice"
+                raise p.err(
+                    "events", i, "id" if "id" in raw else None, f"{what} (first at line {first})"
+                )
+            ids[eid] = i
+            fx.events.append(
+                Event(
+                    id=eid,
+                    home=home,
+                    rule=rule,
+                    date=date,
+                    at=at,
+                    expires=expires,
+                    by=fields["by"],
+                    evidence=fields["evidence"],
+                    notes=fields["notes"],
+                    outcome=fields["outcome"],
+                    supersedes=fields["supersedes"],
+                )
             )
-        )
-        fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("events", i))
+            fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("events", i))
+            fx.entries[f"event:{eid}"] = (p.loc.name, "events", i)
 
 
 def _actions(p: _Parser, fx: Fixture) -> None:
     ids: dict[str, int] = {}
     for i, raw in enumerate(p.entries("actions")):
-        p.check_keys("actions", i, raw, ACTION_KEYS)
-        home = p.home_ref("actions", i, raw)
-        title = p.string("actions", i, raw, "title", required=True)
-        assert title is not None
-        due = p.date("actions", i, raw, "due", required=True)
-        assert due is not None
-        aid = p.string("actions", i, raw, "id") or action_id(home, title, due)
-        if aid in ids:
-            raise p.err(
-                "actions",
-                i,
-                "id" if "id" in raw else "title",
-                f"duplicate action (first at line {p.loc.line('actions', ids[aid])})",
-            )
-        ids[aid] = i
-        created = p.date("actions", i, raw, "created")
-        fx.actions.append(
-            Action(
-                aid,
-                home,
-                title.strip(),
-                due,
-                p.string("actions", i, raw, "source"),
-                p.string("actions", i, raw, "owner"),
-                created,
-            )
-        )
-        fx.where[f"action:{aid}"] = (p.loc.name, p.loc.line("actions", i))
-        done = p.date("actions", i, raw, "done")
-        if done is not None:
-            if created is not None and done < created:
+        with p.entry():
+            p.check_keys("actions", i, raw, ACTION_KEYS)
+            home = p.home_ref("actions", i, raw)
+            title = p.string("actions", i, raw, "title", required=True)
+            assert title is not None
+            due = p.date("actions", i, raw, "due", required=True)
+            assert due is not None
+            aid = p.string("actions", i, raw, "id") or action_id(home, title, due)
+            if aid in ids:
                 raise p.err(
-                    "actions", i, "done", f"closed ({done}) before it was created ({created})"
+                    "actions",
+                    i,
+                    "id" if "id" in raw else "title",
+                    f"duplicate action (first at line {p.loc.line('actions', ids[aid])})",
                 )
-            eid = event_id(home, "action", "done", done, aid)
-            fx.events.append(Event(id=eid, home=home, rule="action", date=done, target=aid))
+            ids[aid] = i
+            created = p.date("actions", i, raw, "created")
+            fx.actions.append(
+                Action(
+                    aid,
+                    home,
+                    title.strip(),
+                    due,
+                    p.string("actions", i, raw, "source"),
+                    p.string("actions", i, raw, "owner"),
+                    created,
+                )
+            )
+            fx.where[f"action:{aid}"] = (p.loc.name, p.loc.line("actions", i))
+            fx.entries[f"action:{aid}"] = (p.loc.name, "actions", i)
+            done = p.date("actions", i, raw, "done")
+            if done is not None:
+                p.not_after_as_of("actions", i, "done", done, "the action's 'done' date")
+                if created is not None and done < created:
+                    raise p.err(
+                        "actions", i, "done", f"closed ({done}) before it was created ({created})"
+                    )
+                eid = event_id(home, "action", "done", done, aid)
+                fx.events.append(Event(id=eid, home=home, rule="action", date=done, target=aid))
 
 
 def _waivers(p: _Parser, fx: Fixture) -> None:
     for i, raw in enumerate(p.entries("waivers")):
-        p.check_keys("waivers", i, raw, WAIVER_KEYS)
-        occ = p.string("waivers", i, raw, "occurrence")
-        if occ is not None:
-            parts = occ.split("/", 2)
-            if len(parts) != 3:
-                raise p.err("waivers", i, "occurrence", f"{occ!r} is not HOME/RULE/PERIOD")
-            raw = {**raw, "home": parts[0], "rule": parts[1], "period": parts[2]}
-        home = p.home_ref("waivers", i, raw)
-        rule = p.rule_ref("waivers", i, raw)
-        period = p.string("waivers", i, raw, "period", required=True)
-        reason = p.string("waivers", i, raw, "reason", required=True)
-        date = p.date("waivers", i, raw, "date", required=True)
-        assert period is not None and reason is not None and date is not None
-        target = f"{home}/{rule}/{period}"
-        by = p.string("waivers", i, raw, "by")
-        eid = p.string("waivers", i, raw, "id") or event_id(
-            home, rule, "waiver", date, target, reason, by
-        )
-        fx.events.append(
-            Event(
-                id=eid,
-                home=home,
-                rule=rule,
-                date=date,
-                kind="waiver",
-                target=target,
-                notes=reason,
-                by=by,
+        with p.entry():
+            p.check_keys("waivers", i, raw, WAIVER_KEYS)
+            occ = p.string("waivers", i, raw, "occurrence")
+            if occ is not None:
+                parts = occ.split("/", 2)
+                if len(parts) != 3:
+                    raise p.err("waivers", i, "occurrence", f"{occ!r} is not HOME/RULE/PERIOD")
+                raw = {**raw, "home": parts[0], "rule": parts[1], "period": parts[2]}
+            home = p.home_ref("waivers", i, raw)
+            rule = p.rule_ref("waivers", i, raw)
+            period = p.string("waivers", i, raw, "period", required=True)
+            reason = p.string("waivers", i, raw, "reason", required=True)
+            date = p.date("waivers", i, raw, "date", required=True)
+            assert period is not None and reason is not None and date is not None
+            p.not_after_as_of("waivers", i, "date", date, "the waiver's date")
+            target = f"{home}/{rule}/{period}"
+            by = p.string("waivers", i, raw, "by")
+            eid = p.string("waivers", i, raw, "id") or event_id(
+                home, rule, "waiver", date, target, reason, by
             )
-        )
+            fx.events.append(
+                Event(
+                    id=eid,
+                    home=home,
+                    rule=rule,
+                    date=date,
+                    kind="waiver",
+                    target=target,
+                    notes=reason,
+                    by=by,
+                )
+            )
 
 
 def _holidays(p: _Parser, fx: Fixture) -> None:
     for i, raw in enumerate(p.entries("holidays")):
-        p.check_keys("holidays", i, raw, HOLIDAY_KEYS)
-        nation = p.string("holidays", i, raw, "nation", required=True)
-        if nation not in NATIONS:
-            raise p.err("holidays", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}")
-        date = p.date("holidays", i, raw, "date", required=True)
-        assert date is not None
-        remove = raw.get("remove", False)
-        if not isinstance(remove, bool):
-            raise p.err("holidays", i, "remove", "must be true or false")
-        fx.holidays.append(
-            HolidayOverride(
-                nation,
-                date,
-                "remove" if remove else "add",
-                p.string("holidays", i, raw, "name") or "",
+        with p.entry():
+            p.check_keys("holidays", i, raw, HOLIDAY_KEYS)
+            nation = p.string("holidays", i, raw, "nation", required=True)
+            if nation not in NATIONS:
+                raise p.err(
+                    "holidays", i, "nation", f"{nation!r} is not one of {', '.join(NATIONS)}"
+                )
+            date = p.date("holidays", i, raw, "date", required=True)
+            assert date is not None
+            remove = raw.get("remove", False)
+            if not isinstance(remove, bool):
+                raise p.err("holidays", i, "remove", "must be true or false")
+            fx.holidays.append(
+                HolidayOverride(
+                    nation,
+                    date,
+                    "remove" if remove else "add",
+                    p.string("holidays", i, raw, "name") or "",
+                )
             )
-        )
 
 
 def merge(parts: Iterable[Fixture], on_conflict: Callable[[str], None] | None = None) -> Fixture:
@@ -475,4 +649,7 @@ def merge(parts: Iterable[Fixture], on_conflict: Callable[[str], None] | None = 
         out.rules += f.rules
         out.holidays += f.holidays
         out.where.update(f.where)
+        out.entries.update(f.entries)
+        out.locators.update(f.locators)
+        out.broken |= f.broken
     return out
