@@ -24,6 +24,7 @@ REQUIRED = {
     "quality-review",
     "ciw-inspection",
     "ci-inspection",
+    "ofsted-other",
     "action",
 }
 
@@ -43,7 +44,7 @@ def test_required_keys_and_aliases() -> None:
 def test_every_rule_has_provenance() -> None:
     for r in CAT.rules.values():
         assert r.source and r.basis in BASES and r.title, r.key
-        if r.key != "action":
+        if r.key != "action" and r.cadence.kind != "record":  # a record-only rule owes nothing
             assert r.examples, f"{r.key} has no worked example"
 
 

@@ -109,6 +109,8 @@ def compute(
         return _after(home, rule, hist, trigger or EMPTY, q, since, waivers)
     if kind == "action":
         return _actions(home, rule, actions, action_done or {}, q, waivers)
+    if kind == "record":
+        return []  # kept on record (e.g. an Ofsted monitoring inspection); owes nothing
     raise ValueError(f"unknown cadence {kind!r}")
 
 

@@ -78,7 +78,8 @@ class Cadence:
     kind: "period" (every ``period`` must contain an event), "gap" (at most ``months``/``years``/
     ``days`` after the previous event), "expiry" (the approval's printed expiry, else grant +
     ``years``), "after" (``days`` calendar or ``working_days`` after each event of rule ``after``),
-    "action" (one-off dated actions).
+    "action" (one-off dated actions), "record" (events kept on record that create no obligation,
+    e.g. Ofsted monitoring inspections).
     """
 
     kind: str
@@ -106,6 +107,8 @@ class Cadence:
             )
         if self.kind == "after":
             return f"within {self.interval_text()} of each {self.after}"
+        if self.kind == "record":
+            return "on record only: creates no obligation"
         return "by the action's due date"
 
     def interval_text(self) -> str:

@@ -20,7 +20,7 @@ from .located import Locator, load_text
 from .model import BASES, NATIONS, Cadence, Example, Home, Rule
 
 PACKS = ("england", "wales", "scotland")
-CADENCES = (*PERIOD_KINDS, "gap", "expiry", "after", "action")
+CADENCES = (*PERIOD_KINDS, "gap", "expiry", "after", "action", "record")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 RULE_KEYS = {
