@@ -18,6 +18,7 @@ CORE = [
     "compliance.export",
     "compliance.demo",
     "compliance.examples",
+    "compliance.check",
 ]
 
 
@@ -57,6 +58,23 @@ except SystemExit:
 """
     mods = _modules(code)
     for banned in ("textual", "icalendar", "sqlite_utils", "pendulum"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
+
+
+def test_check_never_imports_textual_or_icalendar() -> None:
+    root = Path(__file__).resolve().parent.parent
+    code = f"""
+import sys
+sys.argv = ["compliance", "check", {str(root / "fixtures")!r}, "--as-of", "2026-11-01", "--format", "junit"]
+from compliance.cli import main
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+    mods = _modules(code)
+    assert "compliance.check" in mods
+    for banned in ("textual", "icalendar", "pendulum"):
         assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
 
 

@@ -18,12 +18,11 @@ from typing import Any
 from . import output
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ComplianceError, FixtureError, InvalidInput
 from .examples import check_example
-from .fixture import Fixture, include_cycle, include_paths, merge, parse_data
-from .located import Locator, load_path
+from .fixture import Fixture, merge, parse_set, read_tree
 from .model import Event, Home
 from .rules import Catalogue, catalogue
 from .service import Item, Network, due, why
-from .store import Store
+from .store import MIGRATIONS, Store
 from .workdays import BankHolidays
 
 FAIL_ON = ("overdue", "due")
@@ -128,15 +127,20 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
     if fail_on not in FAIL_ON:
         raise InvalidInput(f"--fail-on must be one of {', '.join(FAIL_ON)}")
     rep = Report(as_of, days, fail_on)
-    files = _discover(paths, rep.problems)
-    sources = _read(files, rep.problems)
+    found: list[FixtureError] = []
+    sources = read_tree(_discover(paths, rep.problems), found)
     rep.files = [s.loc.name for s in sources]
-    parts, cat = _parse(sources, as_of, rep.problems)
+    parts = parse_set(sources, catalogue=catalogue(), as_of=as_of, problems=found)
+    rep.problems += [Problem.of(e) for e in found]
+    cat = catalogue(r for part in parts for r in part.rules)
     fx = merge(parts)
     _across_files(parts, fx, cat, rep)
     holidays = BankHolidays(tuple(fx.holidays))
     rep.examples = _run_examples(parts, cat, holidays, rep.problems)
-    rep.homes = list(fx.homes)
+    first: dict[str, Home] = {}
+    for h in fx.homes:
+        first.setdefault(h.id, h)  # a duplicate is a problem already; its first entry counts
+    rep.homes = list(first.values())
     rep.home_at = {h.id: fx.line_of(f"home:{h.id}", "id") for h in fx.homes}
     if rep.problems:
         rep.problems.sort(key=_problem_order(rep.files))
@@ -159,13 +163,6 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
 # -- reading -----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Source:
-    path: Path
-    data: dict[str, Any]
-    loc: Locator
-
-
 def _discover(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
     """Files as given; a directory stands for every ``*.toml`` below it (sorted, hidden skipped)."""
     out: list[Path] = []
@@ -182,87 +179,6 @@ def _discover(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def _read(files: list[Path], problems: list[Problem]) -> list[_Source]:
-    """Read every file once; included files come before the file that includes them."""
-    order: list[_Source] = []
-    seen: set[Path] = set()
-
-    def visit(path: Path, stack: tuple[Path, ...]) -> None:
-        key = path.resolve()
-        if key in seen:
-            return
-        seen.add(key)
-        try:
-            data, loc, _ = load_path(path)
-        except FixtureError as exc:
-            problems.append(Problem.of(exc))
-            return
-        try:
-            incs = include_paths(data, loc, path)
-        except FixtureError as exc:
-            problems.append(Problem.of(exc))
-            incs = []
-        here = (*stack, key)
-        for inc in incs:
-            if inc.resolve() in here:
-                problems.append(Problem.of(include_cycle(loc, here, inc.resolve())))
-            else:
-                visit(inc, here)
-        order.append(_Source(path, data, loc))
-
-    for f in files:
-        visit(f, ())
-    return order
-
-
-def _parse(
-    sources: list[_Source], as_of: dt.date, problems: list[Problem]
-) -> tuple[list[Fixture], Catalogue]:
-    """Parse every file, knowing the homes and rules of all of them: the order of files (and how
-    a set is split into files) does not change the result."""
-    cat = catalogue()
-    homes: dict[str, Home] = {}
-    broken: set[str] = set()
-    for s in sources:  # first pass: homes and rules only; their problems are reported below
-        for table in ("rules", "homes"):
-            if table not in s.data:
-                continue
-            try:
-                fx = parse_data(
-                    {"schema": s.data.get("schema"), table: s.data[table]},
-                    s.loc,
-                    catalogue=cat,
-                    problems=[],
-                )
-            except FixtureError:
-                continue
-            for r in fx.rules:
-                cat.add(r)
-            for h in fx.homes:
-                homes.setdefault(h.id, h)
-            broken |= fx.broken
-    broken -= homes.keys()
-    parts: list[Fixture] = []
-    for s in sources:
-        found: list[FixtureError] = []
-        try:
-            parts.append(
-                parse_data(
-                    s.data,
-                    s.loc,
-                    catalogue=cat,
-                    known_homes=homes,
-                    as_of=as_of,
-                    problems=found,
-                    broken_homes=broken,
-                )
-            )
-        except FixtureError as exc:
-            found.append(exc)
-        problems += [Problem.of(e) for e in found]
-    return parts, cat
 
 
 # -- checks across files -----------------------------------------------------------------------
@@ -356,8 +272,10 @@ def _memory_store(fx: Fixture) -> Store:
     """A throw-away database holding the files, written the way ``compliance load`` writes."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.row_factory = sqlite3.Row
+    # a throw-away schema needs no migration bookkeeping (nor sqlite-utils: 100+ ms to import)
+    for _, sql in MIGRATIONS:
+        conn.executescript(sql)
     store = Store(Path(":memory:"), conn)
-    store.migrate()
     with store.transaction():
         if fx.network:
             store.put_network(fx.network)

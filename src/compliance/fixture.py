@@ -248,37 +248,111 @@ def parse_file(
     known_homes: dict[str, Home] | None = None,
     as_of: dt.date | None = None,
 ) -> Fixture:
-    """Parse a file and, before it, the files it includes (so their homes and rules are known)."""
-    return _parse_tree(path, catalogue, dict(known_homes or {}), as_of, (), set())
+    """Parse a file with the files it includes (each knows the homes and rules of all)."""
+    sources = read_tree([path])
+    return merge(parse_set(sources, catalogue=catalogue, known_homes=known_homes, as_of=as_of))
 
 
-def _parse_tree(
-    path: Path,
+@dataclass
+class Source:
+    """A fixture file read (TOML parsed, lines located) but not yet validated."""
+
+    path: Path
+    data: dict[str, Any]
+    loc: Locator
+
+
+def read_tree(paths: Iterable[Path], problems: list[FixtureError] | None = None) -> list[Source]:
+    """Read files, each once, and before each the files it ``include``s; a cycle is an error.
+
+    With ``problems``, unreadable files and bad includes are recorded there instead of raised."""
+    order: list[Source] = []
+    seen: set[Path] = set()
+
+    def fail(exc: FixtureError) -> None:
+        if problems is None:
+            raise exc
+        problems.append(exc)
+
+    def visit(path: Path, stack: tuple[Path, ...]) -> None:
+        key = path.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            data, loc, _ = load_path(path)
+        except FixtureError as exc:
+            fail(exc)
+            return
+        incs: list[Path] = []
+        try:
+            incs = include_paths(data, loc, path)
+        except FixtureError as exc:
+            fail(exc)
+        here = (*stack, key)
+        for inc in incs:
+            if inc.resolve() in here:
+                fail(include_cycle(loc, here, inc.resolve()))
+            else:
+                visit(inc, here)
+        order.append(Source(path, data, loc))
+
+    for p in paths:
+        visit(p, ())
+    return order
+
+
+def parse_set(
+    sources: Iterable[Source],
+    *,
     catalogue: Catalogue,
-    known: dict[str, Home],
-    as_of: dt.date | None,
-    stack: tuple[Path, ...],
-    done: set[Path],
-) -> Fixture:
-    data, loc, _ = load_path(path)
-    stack = (*stack, path.resolve())
+    known_homes: dict[str, Home] | None = None,
+    as_of: dt.date | None = None,
+    problems: list[FixtureError] | None = None,
+) -> list[Fixture]:
+    """Parse files that form one set. Each knows the homes and rules of all of them, so neither
+    their order nor how the records are split between files changes the result."""
+    sources = list(sources)
     cat = Catalogue(dict(catalogue.rules), dict(catalogue.aliases))
+    homes = dict(known_homes or {})
+    mine: set[str] = set()
+    broken: set[str] = set()
+    for s in sources:  # first the homes and rules; their problems are found again below
+        for table in ("rules", "homes"):
+            if table not in s.data:
+                continue
+            try:
+                head = {"schema": s.data.get("schema"), table: s.data[table]}
+                fx = _parse(head, s.loc, cat, {}, problems=[])
+            except FixtureError:
+                continue
+            for r in fx.rules:
+                cat.add(r)
+            for h in fx.homes:
+                if h.id not in mine:
+                    homes[h.id] = h
+                    mine.add(h.id)
+            broken |= fx.broken
+    broken -= homes.keys()
     parts: list[Fixture] = []
-    for inc in include_paths(data, loc, path):
-        target = inc.resolve()
-        if target in stack:
-            raise include_cycle(loc, stack, target)
-        if target in done:
-            continue  # included twice (a diamond): its records are already in
-        sub = _parse_tree(inc, cat, known, as_of, stack, done)
-        for h in sub.homes:
-            known[h.id] = h
-        for r in sub.rules:
-            cat.add(r)
-        parts.append(sub)
-    done.add(stack[-1])
-    fx = _parse(data, loc, cat, known, as_of=as_of)
-    return merge([*parts, fx]) if parts else fx
+    for s in sources:
+        try:
+            parts.append(
+                _parse(
+                    s.data,
+                    s.loc,
+                    cat,
+                    homes,
+                    as_of=as_of,
+                    problems=problems,
+                    broken=broken,
+                )
+            )
+        except FixtureError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
+    return parts
 
 
 def include_paths(data: dict[str, Any], loc: Locator, path: Path) -> list[Path]:
@@ -304,24 +378,6 @@ def include_cycle(loc: Locator, stack: tuple[Path, ...], target: Path) -> Fixtur
     chain = [*stack[stack.index(target) :], target]
     return loc.error(
         "", 0, "include", "include cycle: " + " -> ".join(p.name for p in chain) + " (remove one)"
-    )
-
-
-def parse_data(
-    data: dict[str, Any],
-    loc: Locator,
-    *,
-    catalogue: Catalogue,
-    known_homes: dict[str, Home] | None = None,
-    as_of: dt.date | None = None,
-    problems: list[FixtureError] | None = None,
-    broken_homes: Iterable[str] = (),
-) -> Fixture:
-    """Parse already-read TOML (no includes). With ``problems``, every problem found is appended
-    there and the entry skipped, instead of raising at the first (``compliance check``); entries
-    naming a home in ``broken_homes`` (whose own entry had a problem) are skipped silently."""
-    return _parse(
-        data, loc, catalogue, known_homes or {}, as_of=as_of, problems=problems, broken=broken_homes
     )
 
 
