@@ -1,1 +1,158 @@
-"""(being written: see the issue for this capability)."""
+"""RFC 5545 calendars from occurrences: one all-day VEVENT per occurrence, byte-stable.
+
+Pure: no clock, no database. The caller (:mod:`compliance.feeds`) chooses the occurrences and
+works out, from the log, each one's SEQUENCE and last change (:class:`Stamp`); this module turns
+them into bytes. Two calls with equal inputs give identical bytes, so a hash of the body is a
+strong ETag and clients never see duplicate events (UIDs derive from occurrence ids).
+
+``icalendar`` is imported inside :func:`build_calendar` so that importing this module (and the
+``--help`` and ``due`` paths) stays light.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .model import Occurrence
+from .service import Item
+
+ONE_DAY = dt.timedelta(days=1)
+PRODID = "-//compliance//compliance calendar feed//EN"
+TIMEZONE = "Europe/London"
+# Hints only: Outlook honours X-PUBLISHED-TTL, Apple REFRESH-INTERVAL, Google neither.
+REFRESH = dt.timedelta(hours=1)
+
+# What SUMMARY and CATEGORIES call each status. "upcoming" shows as "due": the line between them
+# (the lead time) moves every day and is not worth a revision of every event.
+SHOWN = {
+    "overdue": "OVERDUE",
+    "due": "due",
+    "upcoming": "due",
+    "done": "done",
+    "late": "done late",
+    "waived": "waived",
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """When an occurrence last changed (UTC) and how many times (its SEQUENCE)."""
+
+    sequence: int
+    modified: dt.datetime
+
+
+def uid_for(occurrence_id: str) -> str:
+    """``home/rule/period`` -> ``home.rule.period@compliance``: stable, injective, no personal data.
+
+    Characters other than letters, digits, ``-`` and ``_`` in a part are written ``%XX`` (so a
+    ``.`` inside a part cannot be confused with the separator).
+    """
+
+    def esc(part: str) -> str:
+        return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), part)
+
+    return ".".join(esc(p) for p in occurrence_id.split("/")) + "@compliance"
+
+
+def shown_status(occ: Occurrence) -> str:
+    return SHOWN.get(occ.status, occ.status)
+
+
+def summary(item: Item) -> str:
+    """What a month view shows: the state first, then what, then where."""
+    return f"{shown_status(item.occ)}: {item.title} – {item.home.name}"
+
+
+def _state_line(occ: Occurrence) -> str:
+    if occ.status == "overdue":
+        return f"Status: OVERDUE since {occ.due + ONE_DAY} (due {occ.due})"
+    if occ.status in ("due", "upcoming"):
+        return f"Status: due {occ.due}"
+    if occ.status == "waived":
+        return f"Status: waived on {occ.done_on}" + (f": {occ.reason}" if occ.reason else "")
+    late = " (late)" if occ.status == "late" else ""
+    return f"Status: done on {occ.done_on}{late}"
+
+
+def description(item: Item) -> str:
+    """The window, source and basis, and the explanation (``compliance why``) without the day count.
+
+    The step that says how many days are left as of today is left out: it would change every
+    event every day. The state line says the same in words that only change when the state does.
+    """
+    o, r = item.occ, item.rule
+    lines = [
+        f"{item.home.name}: {item.title}",
+        _state_line(o),
+        f"Window: {o.window_start} to {o.due}",
+        f"Source: {r.source}",
+        f"Basis: {r.basis}",
+    ]
+    if r.url:
+        lines.append(f"Reference: {r.url}")
+    steps = [s for s in o.steps if not s.startswith("As of ")]
+    if steps:
+        lines += ["", "Why:"]
+        lines += [f"{n}. {s}" for n, s in enumerate(steps, start=1)]
+    lines += ["", f"Occurrence {o.id}: 'compliance why {o.id}' explains it in full."]
+    return "\n".join(lines)
+
+
+def build_calendar(
+    name: str,
+    items: Iterable[Item],
+    stamps: Mapping[str, Stamp],
+    *,
+    description_text: str | None = None,
+) -> bytes:
+    """The calendar as bytes (UTF-8, CRLF, lines folded at 75 octets), events in a stable order.
+
+    ``stamps`` maps each occurrence id to its :class:`Stamp`; DTSTAMP and LAST-MODIFIED are its
+    ``modified`` (never "now"), so unchanged data gives identical bytes.
+    """
+    from icalendar import Calendar, Event, vDuration
+
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    if description_text:
+        cal.add("description", description_text)
+        cal.add("x-wr-caldesc", description_text)
+    cal.add("x-wr-timezone", TIMEZONE)
+    # icalendar writes REFRESH-INTERVAL without the VALUE=DURATION RFC 7986 requires, and a
+    # timedelta X-PUBLISHED-TTL as "1:00:00": give both as explicit durations.
+    cal.add("refresh-interval", vDuration(REFRESH, params={"VALUE": "DURATION"}))
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    seen: set[str] = set()
+    for item in sorted(items, key=lambda it: (it.occ.due, it.occ.id)):
+        o = item.occ
+        uid = uid_for(o.id)
+        if uid in seen:  # clients silently keep one of two events sharing a UID
+            raise ValueError(f"duplicate occurrence {o.id} in a calendar")
+        seen.add(uid)
+        st = stamps[o.id]
+        modified = st.modified.astimezone(dt.UTC).replace(microsecond=0)
+        ev = Event()
+        ev.add("uid", uid)
+        ev.add("dtstamp", modified)
+        ev.add("last-modified", modified)
+        ev.add("sequence", st.sequence)
+        ev.add("dtstart", o.due)  # a date: DTSTART;VALUE=DATE
+        ev.add("dtend", o.due + ONE_DAY)  # exclusive end of an all-day event
+        ev.add("summary", summary(item))
+        ev.add("description", description(item))
+        ev.add("categories", [item.home.name, item.rule.key, shown_status(o)])
+        ev.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+        if item.home.url:
+            ev.add("url", item.home.url)
+        cal.add_component(ev)
+    return bytes(cal.to_ical())

@@ -66,6 +66,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "calendar feed subscriptions",
+        # The token is never stored: only its SHA-256. Revoked rows stay (who could read what).
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE, homes TEXT NOT NULL, rules TEXT NOT NULL,
+            created_at TEXT NOT NULL, revoked_at TEXT
+        );
+        CREATE UNIQUE INDEX subscriptions_active_name ON subscriptions (name) WHERE revoked_at IS NULL;
+        """,
+    ),
 ]
 
 
@@ -627,6 +639,53 @@ class Store:
 
     def summary_rows(self) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.conn.execute("SELECT * FROM summary ORDER BY home, rule")]
+
+    # -- calendar feeds ------------------------------------------------------------------------
+
+    def subscriptions(self, *, include_revoked: bool = False) -> list[dict[str, Any]]:
+        where = "" if include_revoked else " WHERE revoked_at IS NULL"
+        return [
+            dict(r)
+            for r in self.conn.execute(f"SELECT * FROM subscriptions{where} ORDER BY name, id")
+        ]
+
+    def subscription_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        """The active subscription whose token hashes to ``token_hash`` (None if unknown or revoked)."""
+        r = self.conn.execute(
+            "SELECT * FROM subscriptions WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+        ).fetchone()
+        return dict(r) if r is not None else None
+
+    def add_subscription(
+        self, name: str, token_hash: str, homes: list[str], rules: list[str]
+    ) -> None:
+        """Call inside transaction()."""
+        self.conn.execute(
+            "INSERT INTO subscriptions (name, token_hash, homes, rules, created_at) VALUES (?,?,?,?,?)",
+            (name, token_hash, json.dumps(homes), json.dumps(rules), _now()),
+        )
+
+    def revoke_subscription(self, name: str) -> bool:
+        """Call inside transaction(). False when there is no active subscription of that name."""
+        cur = self.conn.execute(
+            "UPDATE subscriptions SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            (_now(), name),
+        )
+        return cur.rowcount > 0
+
+    def change_stamps(self) -> dict[str, str]:
+        """When homes, user rules and actions were last written ("home:ID", "rule:KEY",
+        "action:ID" -> ISO UTC): the calendar's LAST-MODIFIED of what they show."""
+        out: dict[str, str] = {}
+        for prefix, sql in (
+            ("home", "SELECT id, updated_at FROM homes"),
+            ("rule", "SELECT key, recorded_at FROM user_rules"),
+            ("action", "SELECT id, recorded_at FROM actions"),
+        ):
+            for k, v in self.conn.execute(sql):
+                if v:
+                    out[f"{prefix}:{k}"] = v
+        return out
 
 
 def _statements(sql: str) -> list[str]:
