@@ -378,3 +378,54 @@ def test_help_has_examples(cli) -> None:  # type: ignore[no-untyped-def]
     assert res.code == 0
     for text in ("--fail-on", "--format", "junit", "github", "compliance check fixtures/"):
         assert text in res.out
+
+
+def test_fail_on_none_only_validates(cli) -> None:  # type: ignore[no-untyped-def]
+    res = check(cli, str(DATA / "late"), "--as-of", AS_OF, "--fail-on", "none")
+    assert res.code == 0 and "2 overdue, 1 due within 30 days. OK" in res.out
+    res = check(cli, str(DATA / "broken"), "--as-of", AS_OF, "--fail-on", "none")
+    assert res.code == 2
+
+
+# -- CI examples ---------------------------------------------------------------------------------
+
+
+def _check_commands(texts: list[str]) -> list[list[str]]:
+    """The 'compliance check ...' command lines in CI files, as argument lists."""
+    import shlex
+
+    out = []
+    for text in texts:
+        for m in re.finditer(r"compliance check [^\n|]*", text):
+            out.append(shlex.split(m.group(0).split(" #")[0])[2:])
+    return out
+
+
+def test_ci_examples_are_valid_and_their_commands_work(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    gh = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text("utf-8"))
+    steps = gh["jobs"]["check"]["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert "compliance check fixtures/ --format github" in runs
+    assert gh[True]["schedule"]  # 'on:' is YAML 1.1's True
+    gl = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text("utf-8"))
+    job = gl["compliance"]
+    assert job["script"][-1] == "compliance check fixtures/"
+    assert job["artifacts"]["reports"]["junit"] == "compliance-report.xml"
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    assert {h["id"] for h in hooks} == {"compliance-check", "compliance-validate"}
+    for h in hooks:
+        assert h["language"] == "python" and h["pass_filenames"] is False
+        assert h["entry"].startswith("compliance check")
+    # every command they run works here, on the project's fixtures (run from a copy of the root)
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    monkeypatch.chdir(tmp_path)
+    commands = _check_commands([*runs, *job["script"]]) + [
+        [*h["entry"].split()[2:], *h["args"]] for h in hooks
+    ]
+    assert len(commands) == 6
+    for args in commands:
+        res = check(cli, *args, "--as-of", AS_OF)
+        assert res.code == 0, (args, res.out, res.err)
+    assert (tmp_path / "compliance-report.xml").exists()

@@ -23,6 +23,7 @@ class CheckFormat(StrEnum):
 class FailOn(StrEnum):
     overdue = "overdue"
     due = "due"
+    none = "none"
 
 
 @app.command()
@@ -46,7 +47,8 @@ def check(
         FailOn,
         typer.Option(
             "--fail-on",
-            help="Fail on overdue items only, or also on items due within --days.",
+            help="Fail on overdue items, also on items due within --days (due), "
+            "or on nothing (none: validate the files only).",
         ),
     ] = FailOn.overdue,
     fmt: Annotated[
