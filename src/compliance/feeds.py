@@ -176,7 +176,7 @@ def collect(
 
 
 def calendar_name(net: Network, homes: Sequence[str] | None, label: str | None = None) -> str:
-    network = net.store.network().get("name") or "Compliance"
+    network = net.store.network().get("network.name") or "Compliance"
     if label:
         return f"{network}: {label}"
     if homes and len(set(homes)) == 1:
