@@ -429,3 +429,86 @@ def test_ci_examples_are_valid_and_their_commands_work(cli, tmp_path: Path, monk
         res = check(cli, *args, "--as-of", AS_OF)
         assert res.code == 0, (args, res.out, res.err)
     assert (tmp_path / "compliance-report.xml").exists()
+
+
+def test_explanations_are_those_of_why(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from compliance.service import Network, why
+    from compliance.store import open_store
+
+    demo = ROOT / "fixtures" / "demo-network.toml"
+    assert cli("load", str(demo)).code == 0
+    net = Network.open(open_store(db, create=False))
+    for as_of, days in (("2026-11-22", "30"), ("2027-03-03", "10")):
+        res = check(cli, str(demo), "--as-of", as_of, "--days", days, "--format", "json")
+        items = res.json()["items"]
+        assert len(items) > 10 and {i["status"] for i in items} >= {"overdue", "due"}
+        for it in items:
+            want = why(net, it["id"], dt.date.fromisoformat(as_of)).item.occ.steps
+            assert list(want) == it["steps"], it["id"]
+    net.store.close()
+
+
+CORRECTIONS = """schema = 1
+[[homes]]
+id = "northgate"
+name = "Northgate House"
+nation = "england"
+secure = false
+since = 2026-09-01
+
+[[events]]
+id = "third"
+home = "northgate"
+rule = "reg44-visit"
+date = 2026-10-16
+supersedes = "second"
+
+[[events]]
+id = "second"
+home = "northgate"
+rule = "reg44-visit"
+date = 2026-10-15
+supersedes = "first"
+
+[[events]]
+id = "first"
+home = "northgate"
+rule = "reg44-visit"
+date = 2026-09-15
+
+[[events]]
+home = "northgate"
+rule = "reg44-visit"
+date = 2026-09-20
+"""
+
+
+def test_corrections_in_any_order_and_their_problems(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "fixes.toml"
+    f.write_text(CORRECTIONS, encoding="utf-8")
+    # 'first' (September) is corrected to October, then again: September rests on the 20th
+    res = check(cli, str(f), "--as-of", "2026-11-01", "--format", "json")
+    assert res.code == 0, res.out
+    # 'load' needs corrections after what they correct (service.load only puts them last)
+    blocks = CORRECTIONS.split("\n\n")
+    ordered = tmp_path / "ordered.toml"
+    ordered.write_text("\n\n".join([blocks[0], blocks[3], blocks[2], blocks[1], blocks[4]]))
+    assert cli("load", str(ordered)).code == 0
+    listed = cli("due", "--as-of", "2026-11-01", "--format", "json").json()["items"]
+    assert res.json()["items"] and [i["id"] for i in res.json()["items"]] == [
+        i["id"] for i in listed
+    ]
+    bad = CORRECTIONS.replace('supersedes = "first"', 'supersedes = "third"').replace(
+        'id = "first"', 'id = "fourth"\nsupersedes = "nowhere"'
+    )
+    f.write_text(bad, encoding="utf-8")
+    res = check(cli, str(f), "--as-of", "2026-11-01")
+    assert res.code == 2
+    lines = [ln for ln in res.out.splitlines() if ": error: " in ln]
+    assert lines == [
+        f"{f}:14: error: events[0].supersedes: corrections form a cycle: each event supersedes another of the cycle",
+        f"{f}:21: error: events[1].supersedes: corrections form a cycle: each event supersedes another of the cycle",
+        f"{f}:25: error: events[2].supersedes: no event 'nowhere' to supersede (give the id of an event in these files)",
+    ]
