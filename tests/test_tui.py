@@ -98,9 +98,11 @@ def test_filter_by_state_and_home_then_clear(demo: Path) -> None:
             await pilot.press("space", *"home:beacon")
             await pilot.pause()
             assert all(k.startswith("beacon-hill/") for k in table_keys(app, "today-table"))
-            # homes tab filters too
+            await pilot.press("enter")  # back to the table, filter kept
+            await pilot.press("2")  # the homes tab filters too
+            await pilot.pause()
             assert table_keys(app, "homes-table") == ["beacon-hill"]
-            await pilot.press("enter", "escape")
+            await pilot.press("1", "escape")
             await pilot.pause()
             assert table_keys(app, "today-table") == everything
             assert not app.query_one("#filter", Input).display

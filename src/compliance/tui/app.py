@@ -35,6 +35,7 @@ from .screens import (
 from .style import cell_text, legend, rag_text, state_text
 
 TABS = ("today", "homes", "calendar", "actions")
+MAX_ROWS = 400
 
 
 class ComplianceApp(App[None]):
@@ -82,6 +83,7 @@ class ComplianceApp(App[None]):
         self.rows: dict[str, dict[str, data.Row]] = {"today": {}, "actions": {}}
         self.loaded_as_of: dt.date | None = None
         self.changes: data.ChangeWatch | None = None
+        self.stale: set[str] = set()
         self.exit_after_paint = bool(os.environ.get("COMPLIANCE_TUI_EXIT_AFTER_PAINT"))
 
     @property
@@ -161,13 +163,32 @@ class ComplianceApp(App[None]):
         self.board = board
         self.loaded_as_of = board.as_of
         self._title(board.network_name)
-        self._fill_today()
-        self._fill_homes()
-        self._fill_actions()
+        self._refill()
         if self.query_one("#tabs", TabbedContent).active == "calendar" or self.calendar:
             self.load_calendar()
         if self.exit_after_paint:
             self.call_after_refresh(self.exit)
+
+    def _refill(self) -> None:
+        """Fill the visible table now and the others when they are first shown.
+
+        A DataTable measures every cell it is given, so tables are capped at MAX_ROWS (most
+        urgent first; the filter reaches the rest) and filled only when seen.
+        """
+        self.stale = {"today", "homes", "actions"}
+        self._fill_visible()
+
+    def _fill_visible(self) -> None:
+        active = self._active()
+        if self.board is None or active not in self.stale:
+            return
+        self.stale.discard(active)
+        {"today": self._fill_today, "homes": self._fill_homes, "actions": self._fill_actions}[
+            active
+        ]()
+
+    def _capped(self, rows: list[Any]) -> list[Any]:
+        return rows[:MAX_ROWS]
 
     def _fill_today(self) -> None:
         assert self.board is not None
@@ -176,11 +197,11 @@ class ComplianceApp(App[None]):
         keep = table.cursor_row
         table.clear()
         self.rows["today"] = {}
-        for r in rows:
+        for r in self._capped(rows):
             self.rows["today"][r.id] = r
             table.add_row(*obligation_cells(r), key=r.id)
         if rows:
-            table.move_cursor(row=min(max(keep, 0), len(rows) - 1))
+            table.move_cursor(row=min(max(keep, 0), min(len(rows), MAX_ROWS) - 1))
         counts = {s: sum(1 for r in rows if r.status == s) for s in ("overdue", "due", "upcoming")}
         per_home: dict[str, int] = {}
         for r in rows:
@@ -193,6 +214,8 @@ class ComplianceApp(App[None]):
         summary.append(f"  {counts['upcoming']} upcoming (next {self.board.days} days)")
         if worst:
             summary.append("   overdue by home: " + ", ".join(f"{h} {n}" for h, n in worst))
+        if len(rows) > MAX_ROWS:
+            summary.append(f"\nShowing the {MAX_ROWS} most urgent; filter (/) to see the rest.")
         if not rows:
             summary = Text(
                 "Nothing overdue or due in the next "
@@ -206,7 +229,7 @@ class ComplianceApp(App[None]):
         keep = table.cursor_row
         table.clear()
         homes = [h for h in self.board.homes if h.matches(self.filter_words)]
-        for h in homes:
+        for h in self._capped(homes):
             table.add_row(
                 rag_text(h.rag),
                 Text(h.name),
@@ -219,7 +242,12 @@ class ComplianceApp(App[None]):
                 key=h.id,
             )
         if homes:
-            table.move_cursor(row=min(max(keep, 0), len(homes) - 1))
+            table.move_cursor(row=min(max(keep, 0), min(len(homes), MAX_ROWS) - 1))
+        if len(homes) > MAX_ROWS:
+            self.notify(
+                f"Showing the {MAX_ROWS} most urgent of {len(homes)} homes; filter (/) for the rest.",
+                timeout=4,
+            )
 
     def _fill_actions(self) -> None:
         assert self.board is not None
@@ -228,7 +256,7 @@ class ComplianceApp(App[None]):
         table.clear()
         self.rows["actions"] = {}
         rows = [r for r in self.board.actions if r.matches(self.filter_words)]
-        for r in rows:
+        for r in self._capped(rows):
             self.rows["actions"][r.id] = r
             table.add_row(
                 Text(r.due.isoformat()),
@@ -240,10 +268,14 @@ class ComplianceApp(App[None]):
                 key=r.id,
             )
         if rows:
-            table.move_cursor(row=min(max(keep, 0), len(rows) - 1))
+            table.move_cursor(row=min(max(keep, 0), min(len(rows), MAX_ROWS) - 1))
+
+    def load_calendar(self) -> None:
+        self.query_one("#calendar-legend", Static).update(Text("Computing the inspection year…"))
+        self._load_calendar()
 
     @work(thread=True, exclusive=True, group="calendar")
-    def load_calendar(self) -> None:
+    def _load_calendar(self) -> None:
         try:
             cal = data.load_calendar(self.db_path, self.as_of)
         except ComplianceError as exc:
@@ -264,6 +296,8 @@ class ComplianceApp(App[None]):
         for hid, name, cells in cal.rows:
             if words and not all(v in f"{hid} {name}".lower() for _, v in words):
                 continue
+            if shown == MAX_ROWS:
+                break
             table.add_row(Text(name[:22]), *(cell_text(c) for c in cells), key=hid)
             shown += 1
         legend_text = legend()
@@ -276,6 +310,7 @@ class ComplianceApp(App[None]):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "calendar" and self.calendar is None:
             self.load_calendar()
+        self._fill_visible()
         self._focus_table()
 
     def _focus_table(self) -> None:
@@ -348,9 +383,7 @@ class ComplianceApp(App[None]):
     def _refilter(self) -> None:
         self._title(self.board.network_name if self.board else "")
         if self.board is not None:
-            self._fill_today()
-            self._fill_homes()
-            self._fill_actions()
+            self._refill()
         if self.calendar is not None:
             self.show_calendar(self.calendar)
 

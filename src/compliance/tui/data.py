@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import engine
 from ..dates import add_months, period_of
 from ..engine import Query
 from ..model import OPEN_STATUSES
@@ -23,7 +24,6 @@ from ..service import (
     action_items,
     add_action,
     close_action,
-    due,
     explanation_lines,
     home_occurrences,
     occurrences,
@@ -36,8 +36,6 @@ from ..store import open_store
 # Red/amber/green for a home: red when anything is overdue, amber when something falls due
 # within AMBER_DAYS, green otherwise.
 AMBER_DAYS = 14
-# How far ahead the board looks: far enough that every home shows its next deadline.
-BOARD_DAYS = 62
 
 
 @contextmanager
@@ -173,8 +171,12 @@ class Board:
 
 
 def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
+    """One snapshot, one pass of the engine: Today, every home's next deadline, open actions."""
     with network(path) as net:
-        items = due(net, as_of, max(days, BOARD_DAYS))
+        snap = net.store.snapshot(None, as_of=as_of)
+        until = as_of + dt.timedelta(days=days)
+        q = Query(as_of, until, holidays=net.holidays)
+        items = occurrences(net, snap, q)
         homes = {
             h.id: HomeRow(
                 h.id,
@@ -182,24 +184,38 @@ def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
                 h.nation,
                 ("secure" if h.secure else "children's home") + (", YJB" if h.yjb else ""),
             )
-            for h in net.store.homes()
+            for h in snap.homes
         }
-        rows = [_row(it, as_of) for it in items]
+        rows = [_row(it, as_of) for it in items if it.rule.key != "action"]
         for r in rows:
-            hr = homes.get(r.home)
-            if hr is None:
-                continue
+            hr = homes[r.home]
             if r.status == "overdue":
                 hr.overdue += 1
             elif r.days_left <= AMBER_DAYS:
                 hr.due_soon += 1
             if hr.next_due is None:  # rows are most urgent first
                 hr.next_due, hr.next_title = r.due, r.title
-        acts = []
-        for a in action_items(net, as_of):
-            row = _row(Item(a.occ, a.home, net.cat.rules["action"], as_of), as_of)
-            row.owner = a.owner or ""
-            acts.append(row)
+        # every open action, however far ahead, from the same snapshot
+        rule = net.cat.rules["action"]
+        owners = {a.id: a.owner or "" for lst in snap.actions.values() for a in lst}
+        acts: list[Row] = []
+        for h in snap.homes:
+            if h.id not in snap.actions:
+                continue
+            for o in engine.compute(
+                h,
+                rule,
+                engine.EMPTY,
+                Query(as_of, as_of, holidays=net.holidays),
+                since=as_of,
+                waivers=snap.waivers,
+                actions=snap.actions[h.id],
+                action_done=snap.action_done,
+            ):
+                row = _row(Item(o, h, rule, as_of), as_of)
+                row.owner = owners.get(o.period, "")
+                acts.append(row)
+        acts.sort(key=lambda r: (r.due, r.home, r.id))
         name = net.store.network().get("network.name", "")
     order = {"red": 0, "amber": 1, "green": 2}
     home_rows = sorted(
@@ -241,7 +257,7 @@ def load_calendar(path: Path, as_of: dt.date) -> Calendar:
     cal = Calendar(year, months)
     with network(path) as net:
         snap = net.store.snapshot(None, open_actions_only=False)
-        q = Query(as_of, end, closed=True, holidays=net.holidays)
+        q = Query(as_of, end, closed=True, holidays=net.holidays, start=first)
         grid: dict[str, list[str]] = {h.id: ["none"] * 12 for h in snap.homes}
         for it in occurrences(net, snap, q):
             o = it.occ
