@@ -115,3 +115,35 @@ def test_export_then_load_gives_identical_due(cli, tmp_path: Path, visits: list[
     assert cli("load", str(base / "x.toml"), db_path=b).code == 0
     args = ("due", "--as-of", "2026-11-22", "--days", "60", "--format", "json")
     assert cli(*args, db_path=a).out == cli(*args, db_path=b).out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rule=st.sampled_from(["reg44-visit", "reg45-review", "reg45-report", "ofsted-full"]),
+    offsets=st.lists(st.integers(min_value=0, max_value=900), max_size=25),
+    start_offset=st.integers(min_value=0, max_value=1000),
+)
+def test_a_start_bound_only_hides_occurrences_never_moves_them(
+    rule: str, offsets: list[int], start_offset: int
+) -> None:
+    """Query.start (the calendar's view from 1 April) lists a suffix of the same occurrences."""
+    since = dt.date(2024, 1, 1)
+    as_of = dt.date(2026, 11, 22)
+    cat = builtin()
+    r = cat.rules[rule]
+    days = sorted({since + dt.timedelta(days=o) for o in offsets})
+    own = [Event(f"e{i}", "h", rule, d) for i, d in enumerate(days)]
+    trig = History.of([Event(f"t{i}", "h", "reg45-review", d) for i, d in enumerate(days[::2])])
+    h = Home("h", "Test", "england")
+    start = since + dt.timedelta(days=start_offset)
+
+    def occ(q: Query) -> list[tuple[str, str, dt.date | None]]:
+        out = engine.compute(h, r, History.of(own), q, since=since, trigger=trig)
+        return [(o.id, o.status, o.done_on) for o in out]
+
+    until = dt.date(2027, 3, 31)
+    full = engine.compute(
+        h, r, History.of(own), Query(as_of, until, closed=True), since=since, trigger=trig
+    )
+    expected = [(o.id, o.status, o.done_on) for o in full if o.due >= start]
+    assert occ(Query(as_of, until, closed=True, start=start)) == expected

@@ -46,6 +46,9 @@ class Query:
     until: dt.date
     explain: bool = False
     closed: bool = False  # include done, late and waived occurrences (history, calendar, feeds)
+    # Leave out occurrences due before this date (a view from a start, e.g. the calendar's year).
+    # Earlier events still count: only what is listed changes, never a computed date.
+    start: dt.date | None = None
     holidays: BankHolidays = field(default_factory=BankHolidays)
 
 
@@ -100,18 +103,23 @@ def compute(
     waivers = waivers or {}
     kind = rule.cadence.kind
     if kind == "period":
-        return _period(home, rule, hist, q, since, waivers)
-    if kind == "gap":
-        return _gap(home, rule, hist, q, since, waivers)
-    if kind == "expiry":
-        return _expiry(home, rule, hist, q, since, waivers)
-    if kind == "after":
-        return _after(home, rule, hist, trigger or EMPTY, q, since, waivers)
-    if kind == "action":
-        return _actions(home, rule, actions, action_done or {}, q, waivers)
-    if kind == "record":
+        out = _period(home, rule, hist, q, since, waivers)
+    elif kind == "gap":
+        out = _gap(home, rule, hist, q, since, waivers)
+    elif kind == "expiry":
+        out = _expiry(home, rule, hist, q, since, waivers)
+    elif kind == "after":
+        out = _after(home, rule, hist, trigger or EMPTY, q, since, waivers)
+    elif kind == "action":
+        out = _actions(home, rule, actions, action_done or {}, q, waivers)
+    elif kind == "record":
         return []  # kept on record (e.g. an Ofsted monitoring inspection); owes nothing
-    raise ValueError(f"unknown cadence {kind!r}")
+    else:
+        raise ValueError(f"unknown cadence {kind!r}")
+    if q.start is not None:
+        start = q.start
+        return [o for o in out if o.due >= start]
+    return out
 
 
 # -- calendar periods (C4) ---------------------------------------------------------------------
@@ -144,7 +152,10 @@ def _period(
     window = True
     starts, expected = _expected(kind, first.start, last.start)
     if full:
-        todo = starts
+        # periods are independent of each other (C4): those ending before q.start are skipped
+        todo = (
+            starts if q.start is None else [d for d in starts if period_of(d, kind).end >= q.start]
+        )
     else:
         missing = expected.keys() - keyset  # a set difference in C: only the gaps are visited
         todo = sorted(expected[k] for k in missing)
@@ -316,9 +327,10 @@ def _gap(
         if q.explain:
             s.append(f"{rule.title}: {rule.cadence.describe()}.")
             s.append(_interval_step(c, anchor, due, f"Due: {label}"))
+        listed = q.start is None or due >= q.start
         if oid in waivers and (i >= len(later) or later[i] > due):
             w = waivers[oid]
-            if q.closed or q.explain:
+            if (q.closed or q.explain) and listed:
                 s.append(f"Waived on {w.date}: {w.reason}; the next is reckoned from {due}.")
                 out.append(_waived(oid, home, rule, due.isoformat(), anchor + ONE_DAY, due, w, s))
             anchor, label = due, "the waived due date"
@@ -327,7 +339,7 @@ def _gap(
             day = later[i]
             i += 1
             status = "done" if day <= due else "late"
-            if q.closed or q.explain:
+            if (q.closed or q.explain) and listed:
                 s.append(
                     f"Satisfied by {_event_text(hist, day)}"
                     + (" (late)." if status == "late" else ".")
@@ -504,7 +516,7 @@ def _after(
                     "(weekends and bank holidays do not move it)."
                 )
         if done is not None:
-            if full:
+            if full and (q.start is None or due >= q.start):
                 day = _d(done)
                 status = "done" if day <= due else "late"
                 if q.explain:
