@@ -309,8 +309,10 @@ def test_independent_parsers_read_the_feed(demo, tmp_path: Path) -> None:  # typ
     import vobject
     from ical.calendar_stream import IcsCalendarStream
 
-    body = export(demo, tmp_path)
+    # three homes (England with YJB places, England, Wales): every kind of rule, and speed
+    body = export(demo, tmp_path, "--home", "kestrel", "--home", "beacon-hill", "--home", "tyddyn")
     ours = vevents(body)
+    assert len({u.split(".")[1] for u in ours}) >= 8
     text = body.decode("utf-8")
     v = vobject.readOne(text)
     assert len(v.vevent_list) == len(ours)
@@ -366,3 +368,35 @@ def test_khal_imports_the_feed(demo, tmp_path: Path) -> None:  # type: ignore[no
         "[Kestrel Court,reg44-visit,due]"
     ) in out.stdout
     assert "2026-12-31 due: Independent person's visit (Reg 44) – Kestrel Court" in out.stdout
+
+
+def test_text_is_escaped_in_calendar_and_event_properties(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fx = tmp_path / "h.toml"
+    fx.write_text(
+        'schema = 1\n[network]\nname = "North; South, and East"\n'
+        '[[homes]]\nid = "oak"\nname = "Oak, Ash; Elm"\nnation = "england"\nsince = 2026-09-01\n',
+        encoding="utf-8",
+    )
+    assert cli("load", str(fx)).code == 0
+    body = export(cli, tmp_path, "--rule", "reg44-visit", "--days", "0")
+    lint(body)
+    lines = unfold(body)
+    assert "X-WR-CALNAME:North\\; South\\, and East: compliance deadlines" in lines
+    assert "NAME:North\\; South\\, and East: compliance deadlines" in lines
+    (desc,) = [x for x in lines if x.startswith("X-WR-CALDESC:")]
+    assert "\\," in desc and not re.search(r"[^\\][,;]", desc)
+    one = unfold(export(cli, tmp_path, "--home", "oak", name="oak.ics"))
+    assert "X-WR-CALNAME:Oak\\, Ash\\; Elm: compliance deadlines" in one
+    ev = vevents(body)[uid_for("oak/reg44-visit/2026-09")]
+    assert ev["CATEGORIES"] == "Oak Ash Elm,reg44-visit,OVERDUE"
+    assert ev["SUMMARY"].endswith("– Oak\\, Ash\\; Elm")
+    from ical.calendar_stream import IcsCalendarStream
+
+    cal = IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
+    assert cal.events[0].categories == ["Oak Ash Elm", "reg44-visit", "OVERDUE"]
+    assert cal.events[0].summary.endswith("– Oak, Ash; Elm")
+    import vobject
+
+    ve = vobject.readOne(body.decode("utf-8")).vevent_list[0]
+    assert ve.summary.value.endswith("– Oak, Ash; Elm")
+    assert ve.categories.value == ["Oak Ash Elm", "reg44-visit", "OVERDUE"]

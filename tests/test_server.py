@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import json
 import logging
 import re
 import shutil
@@ -257,3 +258,21 @@ def test_compliance_serve_as_a_process(served: Served, tmp_path: Path) -> None:
     assert "feed kestrel-manager" in err and "Traceback" not in err
     for token in served.tokens.values():
         assert token not in err
+
+
+def test_help_and_due_never_import_the_server_or_icalendar(tmp_path: Path) -> None:
+    code = f"""
+import json, sys
+from compliance.cli import main
+for argv in (["compliance", "--help"], ["compliance", "--db", {str(tmp_path / "x.db")!r}, "due"]):
+    sys.argv = argv
+    try:
+        main()
+    except SystemExit:
+        pass
+print(json.dumps(sorted(sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    mods = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    for banned in ("waitress", "icalendar", "compliance.server", "compliance.feeds"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned

@@ -64,6 +64,12 @@ def shown_status(occ: Occurrence) -> str:
     return SHOWN.get(occ.status, occ.status)
 
 
+def category(text: str) -> str:
+    """A category without commas or semicolons: RFC 5545 allows them escaped, but some parsers
+    (the ``ical`` package, for one) split escaped commas anyway."""
+    return re.sub(r"\s*[,;]\s*", " ", text).strip()
+
+
 def summary(item: Item) -> str:
     """What a month view shows: the state first, then what, then where."""
     return f"{shown_status(item.occ)}: {item.title} – {item.home.name}"
@@ -116,17 +122,19 @@ def build_calendar(
     ``stamps`` maps each occurrence id to its :class:`Stamp`; DTSTAMP and LAST-MODIFIED are its
     ``modified`` (never "now"), so unchanged data gives identical bytes.
     """
-    from icalendar import Calendar, Event, vDuration
+    from icalendar import Calendar, Event, vDuration, vText
 
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
+    # vText explicitly: icalendar writes NAME and X- properties unescaped otherwise, and a comma
+    # in a home's name would then be invalid TEXT (one invalid line can make Google drop a feed).
+    cal.add("name", vText(name))
+    cal.add("x-wr-calname", vText(name))
     if description_text:
         cal.add("description", description_text)
-        cal.add("x-wr-caldesc", description_text)
+        cal.add("x-wr-caldesc", vText(description_text))
     cal.add("x-wr-timezone", TIMEZONE)
     # icalendar writes REFRESH-INTERVAL without the VALUE=DURATION RFC 7986 requires, and a
     # timedelta X-PUBLISHED-TTL as "1:00:00": give both as explicit durations.
@@ -150,7 +158,7 @@ def build_calendar(
         ev.add("dtend", o.due + ONE_DAY)  # exclusive end of an all-day event
         ev.add("summary", summary(item))
         ev.add("description", description(item))
-        ev.add("categories", [item.home.name, item.rule.key, shown_status(o)])
+        ev.add("categories", [category(item.home.name), item.rule.key, shown_status(o)])
         ev.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
         if item.home.url:
             ev.add("url", item.home.url)
