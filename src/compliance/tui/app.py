@@ -136,7 +136,7 @@ class ComplianceApp(App[None]):
             self.changes.close()
 
     def _title(self, name: str = "") -> None:
-        parts = ["compliance", name, f"as of {self.as_of.isoformat()}"]
+        parts = [f"as of {self.as_of.isoformat()}", name or "compliance"]
         if self.filter_words:
             parts.append(
                 "filter: " + " ".join(f"{k}:{v}" if k else v for k, v in self.filter_words)
@@ -298,7 +298,7 @@ class ComplianceApp(App[None]):
                 continue
             if shown == MAX_ROWS:
                 break
-            table.add_row(Text(name[:22]), *(cell_text(c) for c in cells), key=hid)
+            table.add_row(Text(name[:16]), *(cell_text(c) for c in cells), key=hid)
             shown += 1
         legend_text = legend()
         legend_text.append(f"\nInspection year {cal.year}: obligations due in each month")

@@ -251,23 +251,27 @@ class WhyScreen(ModalScreen[None]):
 
 
 HELP = """\
-Keys (the command palette, ctrl+p, offers every action too)
+Every action is also in the command palette (ctrl+p).
 
-  1 2 3 4      Today, Homes, Calendar, Actions
-  up/down      move; enter: why this date (Today, Actions) or open the home (Homes)
-  r            record that the selected obligation was met
-  w            waive the selected obligation, with a reason
-  o            open the selected row's home: obligations, history, actions
-  a            add an action        c   close the selected action
-  /            filter: words match anywhere; home:ID rule:KEY state:overdue|due|upcoming
-  escape       clear the filter, close a form or screen
-  ctrl+r       reload now (changes by others also appear by themselves)
-  ?            this help            q   quit
+  1 2 3 4   Today, Homes, Calendar, Actions
+  enter     why this date (Today, Actions); open the home (Homes)
+  r         record that the selected obligation was met
+  w         waive the selected obligation, with a reason
+  o         open the selected row's home: obligations, history
+  a         add an action
+  c         close the selected action (Actions)
+  /         filter: words, or home:ID rule:KEY state:overdue|due
+  escape    clear the filter; close a form or screen
+  ctrl+r    reload now (others' changes also appear by themselves)
+  ?         this help
+  q         quit
 
-States are shown in words and colour: OVERDUE (red), due (amber: window open or inside
-the lead time), upcoming. Homes: red = something overdue, amber = something due within
-{amber} days, green = nothing due soon.
-Calendar cells: done on time, late, MISSED, waived, open, . not owed.
+States are words and colours: OVERDUE (red); due (amber: the
+window is open or inside the lead time); upcoming.
+Homes: RED something overdue; AMBER something due within {amber}
+days; green nothing due soon.
+Calendar: ok done on time, lat done late, MIS missed,
+wvd waived, opn open, . not owed.
 """
 
 
