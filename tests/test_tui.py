@@ -56,6 +56,15 @@ async def settle(app: ComplianceApp, pilot: object) -> None:
         await pilot.pause()  # type: ignore[attr-defined]
 
 
+async def until(pilot: object, cond: object, what: str = "the screen to update") -> None:
+    """Wait (up to 10 s) for a condition: a loaded CI machine can be slow to process keys."""
+    for _ in range(200):
+        if cond():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def select(app: ComplianceApp, tid: str, key: str) -> None:
     table = app.query_one(f"#{tid}", DataTable)
     table.move_cursor(row=table.get_row_index(key))
@@ -91,19 +100,19 @@ def test_filter_by_state_and_home_then_clear(demo: Path) -> None:
             await pilot.press("slash")
             assert app.query_one("#filter", Input).has_focus
             await pilot.press(*"state:overdue")
-            await pilot.pause()
+            await until(pilot, lambda: app.filter_words == [("state", "overdue")])
             over = table_keys(app, "today-table")
             assert over and len(over) < len(everything)
             assert all(r[2] == "OVERDUE" for r in cell_texts(app, "today-table"))
             await pilot.press("space", *"home:beacon")
-            await pilot.pause()
+            await until(pilot, lambda: ("home", "beacon") in app.filter_words)
             assert all(k.startswith("beacon-hill/") for k in table_keys(app, "today-table"))
             await pilot.press("enter")  # back to the table, filter kept
             await pilot.press("2")  # the homes tab filters too
-            await pilot.pause()
+            await until(pilot, lambda: app.query_one("#homes-table", DataTable).row_count > 0)
             assert table_keys(app, "homes-table") == ["beacon-hill"]
             await pilot.press("1", "escape")
-            await pilot.pause()
+            await until(pilot, lambda: not app.filter_words)
             assert table_keys(app, "today-table") == everything
             assert not app.query_one("#filter", Input).display
 

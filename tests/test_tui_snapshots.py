@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from compliance.demo import build_demo_db
 from compliance.tui.app import ComplianceApp
@@ -96,6 +97,9 @@ def shoot(db: Path, name: str) -> str:
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             await SCREENS[name](app, pilot)
+            await _settle(app, pilot)
+            for box in app.screen.query(Input):
+                box.cursor_blink = False  # a blinking cursor would make the picture time-dependent
             await _settle(app, pilot)
             return app.export_screenshot(simplify=True)
 
