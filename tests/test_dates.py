@@ -82,3 +82,31 @@ def test_local_date_buckets_by_london_time() -> None:
     # a naive datetime is London wall-clock time
     assert local_date(dt.datetime(2026, 10, 25, 1, 30)) == D("2026-10-25")
     assert local_date(D("2026-02-28")) == D("2026-02-28")
+
+
+def test_user_datetimes_parse_with_pendulum_and_refuse_clock_change_guesses() -> None:
+    from compliance.dates import parse_datetime
+
+    assert parse_datetime("2026-11-14 09:30") == dt.datetime(2026, 11, 14, 9, 30)
+    assert parse_datetime("2026-11-14T09:30Z") == dt.datetime(2026, 11, 14, 9, 30, tzinfo=dt.UTC)
+    bst = parse_datetime("2026-10-25T01:30+01:00")
+    assert bst.utcoffset() == dt.timedelta(hours=1)
+    with pytest.raises(ValueError, match="does not exist"):
+        parse_datetime("2026-03-29T01:30")  # skipped when the clocks go forward
+    with pytest.raises(ValueError, match="happens twice"):
+        parse_datetime("2026-10-25T01:30")  # repeated when they go back
+    for bad in ("2026-11-14", "tomorrow", "2026-02-30T10:00"):
+        with pytest.raises(ValueError, match="not a date-time"):
+            parse_datetime(bad)
+
+
+def test_record_at_an_ambiguous_time_is_a_one_line_error(cli) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    small = Path(__file__).parent / "data" / "small.toml"
+    assert cli("load", str(small)).code == 0
+    homes = cli("homes", "--format", "json").json()["items"]
+    r = cli(
+        "record", homes[0]["id"], "reg44-visit", "--at", "2026-10-25T01:30", "--as-of", "2026-11-01"
+    )
+    assert r.code == 2 and "happens twice" in r.err and "Traceback" not in r.err

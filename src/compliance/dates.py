@@ -167,10 +167,44 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_datetime(text: str) -> dt.datetime:
-    """Parse an ISO datetime, with or without an offset (naive = Europe/London)."""
+    """Parse a date-time typed by a user (pendulum: ISO 8601 with or without ``T``, offset or Z).
+
+    A naive value is Europe/London wall-clock time. A wall-clock time that does not exist (the
+    hour skipped when the clocks go forward) or happens twice (when they go back) is refused
+    rather than guessed (C6): the user adds an offset.
+    """
+    import pendulum
+
     try:
-        return dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        parsed = pendulum.parse(text.strip(), tz=None, exact=True)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        parsed = None
+    if not isinstance(parsed, dt.datetime):
         raise ValueError(
             f"{text!r} is not a date-time (expected YYYY-MM-DDTHH:MM, optionally with +01:00 or Z)"
-        ) from None
+        )
+    value = dt.datetime(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+        parsed.microsecond,
+        tzinfo=None if parsed.tzinfo is None else dt.timezone(parsed.utcoffset() or dt.timedelta()),
+    )
+    if value.tzinfo is None:
+        early = value.replace(tzinfo=LONDON, fold=0)
+        late = value.replace(tzinfo=LONDON, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            back = early.astimezone(dt.UTC).astimezone(LONDON).replace(tzinfo=None)
+            if back != value:
+                raise ValueError(
+                    f"{text!r} does not exist in Europe/London (the clocks go forward that night); "
+                    "give the time with its offset, e.g. +00:00"
+                )
+            raise ValueError(
+                f"{text!r} happens twice in Europe/London (the clocks go back that night); "
+                "add +01:00 (BST, the first) or +00:00 (GMT, the second)"
+            )
+    return value
