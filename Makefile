@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= demo.db
 export TZ := Europe/London
 
-.PHONY: setup demo test lint unit bench clean
+.PHONY: setup demo test lint unit bench e2e clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ unit: setup
 	$(BIN)/pytest
 
 test: lint unit
+
+e2e: setup
+	$(BIN)/python tests/test_tui_tmux.py
 
 bench: setup
 	$(BIN)/python bench/run.py
