@@ -391,3 +391,31 @@ def test_missing_database_is_a_one_line_error(tmp_path: Path, cli) -> None:  # t
     r = cli("tui", db_path=tmp_path / "nope.db")
     assert r.code == 4
     assert "no database" in r.err and "Traceback" not in r.err
+
+
+def test_recording_a_missed_month_explains_periods_and_a_past_date_fills_it(demo: Path) -> None:
+    net = _net(demo)
+    target = next(
+        it.occ
+        for it in due(net, AS_OF, 30)
+        if it.rule.key == "reg44-visit" and it.occ.status == "overdue"
+    )
+
+    async def go() -> None:
+        app = ComplianceApp(demo, as_of=AS_OF)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            select(app, "today-table", target.id)
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, RecordForm))
+            hint = str(app.screen.query_one(".hint", Static).render())
+            assert f"ended on {target.due}" in hint and "waive" in hint
+            app.screen.query_one("#date", Input).value = (
+                target.due - dt.timedelta(days=3)
+            ).isoformat()
+            await pilot.press("enter")
+            await settle(app, pilot)
+            await until(pilot, lambda: target.id not in table_keys(app, "today-table"))
+
+    asyncio.run(go())
+    assert all(it.occ.id != target.id for it in due(net, AS_OF, 30))

@@ -416,11 +416,11 @@ class ComplianceApp(App[None]):
             self.open_close_action(row, then)
             return
         try:
-            expiry = data.rule_needs_expiry(self.db_path, row.rule)
+            kind = data.cadence_kind(self.db_path, row.rule)
         except ComplianceError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
-        self.push_screen(RecordForm(self.db_path, self.as_of, row, expiry), self._after_write(then))
+        self.push_screen(RecordForm(self.db_path, self.as_of, row, kind), self._after_write(then))
 
     def open_waive(self, row: data.Row, then: Callable[[], Any] | None = None) -> None:
         self.push_screen(WaiveForm(self.db_path, self.as_of, row), self._after_write(then))

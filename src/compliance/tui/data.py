@@ -378,9 +378,11 @@ def do_close_action(
     return f"Closed action {action_id} on {on}"
 
 
-def rule_needs_expiry(path: Path, rule: str) -> bool:
+def cadence_kind(path: Path, rule: str) -> str:
+    """The rule's cadence: the record form asks for an expiry for approvals and warns about
+    calendar periods (a visit today cannot fill a month that has passed)."""
     with network(path) as net:
-        return net.rule(rule).cadence.kind == "expiry"
+        return net.rule(rule).cadence.kind
 
 
 class ChangeWatch:

@@ -103,13 +103,21 @@ class Form(ModalScreen[str | None]):
 class RecordForm(Form):
     """Record that an obligation was met (``r``): the same write as ``compliance record``."""
 
-    def __init__(self, db_path: Path, as_of: dt.date, row: data.Row, expiry: bool) -> None:
+    def __init__(self, db_path: Path, as_of: dt.date, row: data.Row, kind: str) -> None:
         super().__init__(db_path, as_of)
         self.row = row
-        self.expiry = expiry
+        self.expiry = kind == "expiry"
         self.TITLE_TEXT = f"Record {row.rule} for {row.home_name} ({row.home})"
+        self.hint = ""
+        if kind == "period" and row.status == "overdue":
+            self.hint = (
+                f"{row.id} ended on {row.due}. An event counts in the period of its date: if it "
+                "happened then, give that date; if it was missed, waive it (w) with a reason."
+            )
 
     def fields(self) -> ComposeResult:
+        if self.hint:
+            yield Static(self.hint, classes="hint", markup=False)
         yield row("Date", Input(self.as_of.isoformat(), placeholder="YYYY-MM-DD", id="date"))
         yield row(
             "By", Input(placeholder="who did it (a role or name of staff, never a child)", id="by")
