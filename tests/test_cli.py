@@ -418,3 +418,18 @@ def test_help_has_examples(cli) -> None:  # type: ignore[no-untyped-def]
     ):
         res = cli(cmd, "--help", db_path=None)
         assert res.code == 0 and "Example" in res.out, cmd
+
+
+def test_export_file_is_private_and_written_whole(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    assert cli("demo", "--as-of", "2026-11-22").code == 0
+    out = tmp_path / "export.toml"
+    r = cli("export", "--output", str(out))
+    assert r.code == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600  # the whole database: owner only
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export.toml.")]
+    assert (
+        out.read_text(encoding="utf-8").startswith("schema = 1") or "schema = 1" in out.read_text()
+    )

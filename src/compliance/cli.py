@@ -665,24 +665,37 @@ def export(
     if output_file == "-":
         sys.stdout.write(text)
     else:
-        _write_atomic(Path(output_file), text)
+        _write_atomic(Path(output_file), text, private=True)  # the whole database
         typer.echo(f"Exported to {output_file}", err=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write a file whole or not at all (a temporary file beside it, then a rename).
+
+    ``private`` keeps it readable by its owner only (an export of the database); otherwise it
+    gets the usual permissions of the umask, like a file a shell redirect creates (a feed a web
+    server must read).
+    """
     import tempfile
 
     path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp"
-    )
+    parent = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    write_atomic(path, text.encode("utf-8"), private=private)
 
 
 @app.command()

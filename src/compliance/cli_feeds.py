@@ -4,15 +4,13 @@ server). icalendar and waitress are imported inside the commands, never at modul
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .cli import AsOf, Fmt, Format, Homes, Rules, _as_of, _emit, _net, app
+from .cli import AsOf, Fmt, Format, Homes, Rules, _as_of, _emit, _net, app, write_atomic
 from .errors import InvalidInput
 
 feeds_app = typer.Typer(
@@ -40,23 +38,6 @@ HistoryDays = Annotated[
         help="Also show done, late and waived ones from this many days back.",
     ),
 ]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all (a temporary file beside it, then a rename)."""
-    path = path.expanduser()
-    parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # like any file a shell redirect would create
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @app.command()
