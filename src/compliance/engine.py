@@ -142,6 +142,10 @@ def _period(
             return []
         keys: tuple[str, ...] | list[str] = hist.months
     else:
+        # Fast path: a few searches of the sorted dates, one per period, instead of the key of
+        # every date (a national network asks this of every home).
+        if not full and _covers(hist.dates, kind, first.start, last.start):
+            return []
         keys = sorted({period_key_iso(d, kind) for d in hist.dates})
         if not full:
             covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
@@ -202,6 +206,23 @@ def _period(
 
 
 _EXPECTED: dict[tuple[str, dt.date, dt.date], tuple[list[dt.date], dict[str, dt.date]]] = {}
+_BOUNDS: dict[tuple[str, dt.date, dt.date], list[tuple[str, str]]] = {}
+
+
+def _covers(dates: tuple[str, ...], kind: str, first: dt.date, last: dt.date) -> bool:
+    """True when every period from the one starting ``first`` to the one starting ``last``
+    holds one of ``dates`` (sorted ISO dates)."""
+    k = (kind, first, last)
+    bounds = _BOUNDS.get(k)
+    if bounds is None:
+        starts, _ = _expected(kind, first, last)
+        bounds = _BOUNDS[k] = [(s.isoformat(), period_of(s, kind).end.isoformat()) for s in starts]
+    n = len(dates)
+    for start, end in bounds:
+        i = bisect_left(dates, start)
+        if i == n or dates[i] > end:
+            return False
+    return True
 
 
 def _expected(kind: str, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[str, dt.date]]:

@@ -288,10 +288,24 @@ class Store:
         ]
 
     def waivers(self, homes: set[str] | None = None) -> dict[str, Waiver]:
-        rows = self.conn.execute(
-            # "target IS NOT NULL" lets SQLite use the partial index on target (waivers have one)
-            f"SELECT id, home, target, notes, date FROM events e WHERE target IS NOT NULL AND kind = 'waiver' AND {NOT_SUPERSEDED} ORDER BY seq"
-        ).fetchall()
+        # A waiver targets an occurrence id (HOME/RULE/PERIOD, always with a '/'); the other
+        # targeted events are action completions (action ids have none). Finding the candidate
+        # targets reads the partial index on target alone (covering), not the rows of every
+        # completed action of a national log; only the few candidates' rows are then read.
+        targets = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT target FROM events WHERE target IS NOT NULL AND instr(target, '/') > 0"
+            )
+        ]
+        rows: list[sqlite3.Row] = []
+        for i in range(0, len(targets), 500):
+            chunk = targets[i : i + 500]
+            rows += self.conn.execute(
+                f"SELECT seq, id, home, target, notes, date FROM events e WHERE target IN ({','.join('?' * len(chunk))}) AND kind = 'waiver' AND {NOT_SUPERSEDED}",
+                chunk,
+            ).fetchall()
+        rows.sort(key=lambda r: r["seq"])  # later waivers of one occurrence win, as before
         return {
             r["target"]: Waiver(r["notes"] or "", dt.date.fromisoformat(r["date"]), r["id"])
             for r in rows
