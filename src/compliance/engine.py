@@ -46,9 +46,15 @@ class Query:
     until: dt.date
     explain: bool = False
     closed: bool = False  # include done, late and waived occurrences (history, calendar, feeds)
-    # Leave out occurrences due before this date (a view from a start, e.g. the calendar's year).
+    # Leave out occurrences settled before this date: due before it and, if closed, closed before
+    # it (a view from a start: the calendar's year, a feed's look-back). Open ones always stay.
     # Earlier events still count: only what is listed changes, never a computed date.
     start: dt.date | None = None
+
+    def settled_before_start(self, due: dt.date, closed_on: dt.date | None) -> bool:
+        s = self.start
+        return s is not None and due < s and closed_on is not None and closed_on < s
+
     holidays: BankHolidays = field(default_factory=BankHolidays)
 
 
@@ -117,8 +123,7 @@ def compute(
     else:
         raise ValueError(f"unknown cadence {kind!r}")
     if q.start is not None:
-        start = q.start
-        return [o for o in out if o.due >= start]
+        return [o for o in out if o.is_open or not q.settled_before_start(o.due, o.done_on)]
     return out
 
 
@@ -156,9 +161,16 @@ def _period(
     window = True
     starts, expected = _expected(kind, first.start, last.start)
     if full:
-        # periods are independent of each other (C4): those ending before q.start are skipped
+        # periods are independent of each other (C4): a period settled before q.start (an event
+        # in it, or a waiver dated before q.start) is skipped; a missed one stays open and listed
         todo = (
-            starts if q.start is None else [d for d in starts if period_of(d, kind).end >= q.start]
+            starts
+            if q.start is None
+            else [
+                d
+                for d in starts
+                if not _settled(home, rule, period_of(d, kind), keyset, waivers, q)
+            ]
         )
     else:
         missing = expected.keys() - keyset  # a set difference in C: only the gaps are visited
@@ -203,6 +215,18 @@ def _period(
                 )
             )
     return out
+
+
+def _settled(
+    home: Home, rule: Rule, p: Period, keys: set[str], waivers: Mapping[str, Waiver], q: Query
+) -> bool:
+    """Whether period ``p`` was closed before ``q.start`` (an event in it, or an earlier waiver)."""
+    if q.start is None or p.end >= q.start:
+        return False
+    if p.key in keys:
+        return True  # its event lies inside the period, so before q.start
+    w = waivers.get(occurrence_id(home.id, rule.key, p.key))
+    return w is not None and w.date < q.start
 
 
 _EXPECTED: dict[tuple[str, dt.date, dt.date], tuple[list[dt.date], dict[str, dt.date]]] = {}
@@ -348,10 +372,9 @@ def _gap(
         if q.explain:
             s.append(f"{rule.title}: {rule.cadence.describe()}.")
             s.append(_interval_step(c, anchor, due, f"Due: {label}"))
-        listed = q.start is None or due >= q.start
         if oid in waivers and (i >= len(later) or later[i] > due):
             w = waivers[oid]
-            if (q.closed or q.explain) and listed:
+            if (q.closed or q.explain) and not q.settled_before_start(due, w.date):
                 s.append(f"Waived on {w.date}: {w.reason}; the next is reckoned from {due}.")
                 out.append(_waived(oid, home, rule, due.isoformat(), anchor + ONE_DAY, due, w, s))
             anchor, label = due, "the waived due date"
@@ -360,7 +383,7 @@ def _gap(
             day = later[i]
             i += 1
             status = "done" if day <= due else "late"
-            if (q.closed or q.explain) and listed:
+            if (q.closed or q.explain) and not q.settled_before_start(due, day):
                 s.append(
                     f"Satisfied by {_event_text(hist, day)}"
                     + (" (late)." if status == "late" else ".")
@@ -537,7 +560,7 @@ def _after(
                     "(weekends and bank holidays do not move it)."
                 )
         if done is not None:
-            if full and (q.start is None or due >= q.start):
+            if full and not q.settled_before_start(due, _d(done)):
                 day = _d(done)
                 status = "done" if day <= due else "late"
                 if q.explain:
