@@ -584,6 +584,13 @@ def action_items(
     for h in homes or ():
         net.store.home(h)
     snap = net.store.snapshot(homes or None, open_actions_only=not include_closed, as_of=as_of)
+    return actions_in(net, snap, as_of, include_closed=include_closed)
+
+
+def actions_in(
+    net: Network, snap: Snapshot, as_of: dt.date, *, include_closed: bool = False
+) -> list[ActionItem]:
+    """The actions of a snapshot with their state, soonest first (see :func:`action_items`)."""
     rule = net.cat.rules["action"]
     q = Query(as_of, as_of, closed=include_closed, holidays=net.holidays)
     by_id = {a.id: a for lst in snap.actions.values() for a in lst}

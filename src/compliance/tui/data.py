@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import engine
 from ..dates import add_months, period_of
 from ..engine import Query
 from ..model import OPEN_STATUSES
 from ..service import (
+    ActionItem,
     Item,
     Network,
     action_items,
+    actions_in,
     add_action,
     close_action,
     explanation_lines,
@@ -115,6 +116,12 @@ def _row(it: Item, as_of: dt.date) -> Row:
     )
 
 
+def _action_row(net: Network, a: ActionItem, as_of: dt.date) -> Row:
+    row = _row(Item(a.occ, a.home, net.cat.rules["action"], as_of), as_of)
+    row.owner = a.owner or ""
+    return row
+
+
 @dataclass
 class HomeRow:
     id: str
@@ -196,26 +203,7 @@ def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
             if hr.next_due is None:  # rows are most urgent first
                 hr.next_due, hr.next_title = r.due, r.title
         # every open action, however far ahead, from the same snapshot
-        rule = net.cat.rules["action"]
-        owners = {a.id: a.owner or "" for lst in snap.actions.values() for a in lst}
-        acts: list[Row] = []
-        for h in snap.homes:
-            if h.id not in snap.actions:
-                continue
-            for o in engine.compute(
-                h,
-                rule,
-                engine.EMPTY,
-                Query(as_of, as_of, holidays=net.holidays),
-                since=as_of,
-                waivers=snap.waivers,
-                actions=snap.actions[h.id],
-                action_done=snap.action_done,
-            ):
-                row = _row(Item(o, h, rule, as_of), as_of)
-                row.owner = owners.get(o.period, "")
-                acts.append(row)
-        acts.sort(key=lambda r: (r.due, r.home, r.id))
+        acts = [_action_row(net, a, as_of) for a in actions_in(net, snap, as_of)]
         name = net.store.network().get("network.name", "")
     order = {"red": 0, "amber": 1, "green": 2}
     home_rows = sorted(
@@ -295,11 +283,10 @@ def load_home(path: Path, home_id: str, as_of: dt.date) -> HomeDetail:
             (e.date.isoformat(), e.rule, e.kind, e.by or "", e.notes or e.outcome or "")
             for e in evs
         ]
-        acts = []
-        for a in action_items(net, as_of, homes=[h.id], include_closed=True):
-            row = _row(Item(a.occ, a.home, net.cat.rules["action"], as_of), as_of)
-            row.owner = a.owner or ""
-            acts.append(row)
+        acts = [
+            _action_row(net, a, as_of)
+            for a in action_items(net, as_of, homes=[h.id], include_closed=True)
+        ]
     traits = [h.nation.title(), "secure" if h.secure else "children's home"]
     if h.yjb:
         traits.append("YJB places")
