@@ -147,7 +147,7 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
         rep.problems.sort(key=_problem_order(rep.files))
         return rep
     try:
-        net = Network.open(_memory_store(fx))
+        net = Network.open(_memory_store(fx), index=False)  # computed once: no index to keep
     except ComplianceError as exc:  # everything is validated above: not expected
         rep.problems.append(Problem(rep.files[0] if rep.files else "-", 0, "", exc.message))
         return rep

@@ -12,11 +12,17 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from .errors import EXIT_FAILED, ComplianceError, InvalidInput
+from .errors import InvalidInput
+from .shell import STATE, run_due, run_overdue
+from .shell import as_of_date as _as_of
+from .shell import colour as _colour
+from .shell import db_path as _db_path
+from .shell import emit as _emit
+from .shell import open_network as _net
 
 app = typer.Typer(
     name="compliance",
@@ -68,13 +74,6 @@ Rules = Annotated[
 ]
 
 
-class State:
-    db: str | None = None
-
-
-STATE = State()
-
-
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -119,31 +118,6 @@ def _open_tui(as_of: str | None) -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _db_path() -> Path:
-    from .paths import resolve_db
-
-    return resolve_db(STATE.db)
-
-
-def _net(create: bool = False) -> Any:
-    from .service import Network
-    from .store import open_store
-
-    return Network.open(open_store(_db_path(), create=create))
-
-
-def _as_of(text: str | None) -> dt.date:
-    from .clock import today
-    from .dates import parse_date
-
-    if text is None:
-        return today()
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise InvalidInput(f"--as-of: {exc}") from None
-
-
 def _date_opt(name: str, text: str | None) -> dt.date | None:
     from .dates import parse_date
 
@@ -155,67 +129,6 @@ def _date_opt(name: str, text: str | None) -> dt.date | None:
         raise InvalidInput(f"{name}: {exc}") from None
 
 
-def _colour() -> bool:
-    from .output import colour_enabled
-
-    return colour_enabled(sys.stdout)
-
-
-def _emit(text: str) -> None:
-    typer.echo(text)
-
-
-def _items_out(
-    items: list[Any], fmt: Fmt, as_of: dt.date, extra: dict[str, Any], empty: str
-) -> None:
-    from . import output
-
-    if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {"as_of": as_of.isoformat(), **extra, "items": [it.as_dict() for it in items]}
-            )
-        )
-        return
-    headers = ["due", "days", "status", "home", "rule", "title", "id"]
-    rows = [
-        [
-            it.occ.due.isoformat(),
-            it.occ.days_left(as_of),
-            it.occ.status,
-            it.home.id,
-            it.rule.key,
-            it.title,
-            it.occ.id,
-        ]
-        for it in items
-    ]
-    if fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-        return
-    if not items:
-        _emit(empty)
-        return
-    _emit(output.table(headers, rows, colour_col=2, colour=_colour()))
-    counts: dict[str, int] = {}
-    for it in items:
-        counts[it.occ.status] = counts.get(it.occ.status, 0) + 1
-    _emit(
-        "\n"
-        + ", ".join(
-            f"{n} {s}"
-            for s, n in sorted(
-                counts.items(),
-                key=lambda kv: (
-                    ["overdue", "due", "upcoming"].index(kv[0])
-                    if kv[0] in ("overdue", "due", "upcoming")
-                    else 9
-                ),
-            )
-        )
-    )
-
-
 # -- commands -----------------------------------------------------------------------------------
 
 
@@ -223,7 +136,10 @@ def _items_out(
 def init(
     name: Annotated[str | None, typer.Option("--name", help="The network's name.")] = None,
 ) -> None:
-    """Create an empty database (owner-only permissions).
+    """Create an empty database (owner-only permissions), or bring an existing one up to date.
+
+    On an existing database it rebuilds the derived indexes that keep 'due' fast (after an
+    upgrade, the first write would otherwise do it); the event log is never changed.
 
     Example: compliance --db network.db init --name "North Secure Network"
     """
@@ -382,14 +298,7 @@ def due(
 
       compliance due --home northgate --rule reg44-visit --as-of 2026-12-01
     """
-    from .service import due as due_items
-
-    day = _as_of(as_of)
-    net = _net()
-    items = due_items(net, day, days, homes=home, rules=rule)
-    _items_out(
-        items, fmt, day, {"days": days}, f"Nothing overdue or due within {days} days of {day}."
-    )
+    run_due(days, as_of, home, rule, fmt.value)
 
 
 @app.command()
@@ -406,14 +315,9 @@ def overdue(
 
     Example: compliance overdue --fail || mail -s "Overdue" manager@example.org
     """
-    from .service import due as due_items
-
-    day = _as_of(as_of)
-    net = _net()
-    items = due_items(net, day, 0, homes=home, rules=rule, statuses=["overdue"])
-    _items_out(items, fmt, day, {}, f"Nothing overdue as of {day}.")
-    if fail and items:
-        raise typer.Exit(EXIT_FAILED)
+    code = run_overdue(as_of, home, rule, fmt.value, fail)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -843,26 +747,10 @@ from . import cli_import as _cli_import  # noqa: E402, F401
 
 
 def main() -> None:
-    """Console entry point: every error is one line and a documented exit code, never a traceback."""
-    try:
-        app()
-    except ComplianceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
-    except Exception as exc:  # never show a traceback (or locals: the data concerns children)
-        if os.environ.get("COMPLIANCE_DEBUG"):
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {exc} (set COMPLIANCE_DEBUG=1 for details)",
-            err=True,
-        )
-        sys.exit(70)
+    """Console entry point (see :func:`compliance.shell.main`, which takes the fast route first)."""
+    from .shell import main as shell_main
+
+    shell_main()
 
 
 if __name__ == "__main__":

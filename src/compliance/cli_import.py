@@ -8,7 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import STATE, Fmt, _as_of, _db_path, _emit, app
+from .cli import Fmt, app
+from .shell import STATE
+from .shell import as_of_date as _as_of
+from .shell import db_path as _db_path
+from .shell import emit as _emit
 
 import_app = typer.Typer(
     help="Import other sources' records: Ofsted's published inspection data.",
@@ -75,6 +79,15 @@ def ofsted(
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
+        if store is not None and not dry_run:
+            # one pass of the pending index over every home the files touched (per file
+            # would repeat it for the homes that appear in every year)
+            from .service import Network
+
+            if sys.stderr.isatty():
+                sys.stderr.write("Indexing what is due…\n")
+            with Network.open(store).store.transaction():
+                pass
     finally:
         if store is not None:
             store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,10 +74,16 @@ class Network:
     holidays: BankHolidays
 
     @classmethod
-    def open(cls, store: Store) -> Network:
-        return cls(
+    def open(cls, store: Store, *, index: bool = True) -> Network:
+        """The network in ``store``. With ``index`` (the default), every write transaction brings
+        the pending index up to date before it commits; without it, writes leave the homes they
+        touch unindexed, and reads compute those in full (still right, only slower)."""
+        net = cls(
             store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
         )
+        if index:
+            store.before_commit = lambda: reindex(net)
+        return net
 
     def rule(self, name: str) -> Rule:
         key = self.cat.resolve(name)
@@ -97,9 +103,14 @@ def occurrences(
     *,
     rules: Sequence[str] | None = None,
     histories: dict[tuple[str, str], History] | None = None,
+    only: Mapping[str, set[str]] | None = None,
 ) -> list[Item]:
-    """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent first."""
+    """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent first.
+
+    ``only``: for the homes it names, compute just these rules (the pending index found nothing
+    owed by the others within ``q.until``); homes it does not name get every rule."""
     wanted = set(rules) if rules else None
+    only = only or {}
     histories = histories if histories is not None else snap.histories
     # Compute as the log stood at the end of as_of: later events and waivers are not yet known.
     day = q.as_of.isoformat()
@@ -111,8 +122,11 @@ def occurrences(
         since = effective_since(home, snap.first_event)
         if since is None:
             continue  # nothing recorded and no start date: nothing is owed yet
+        some = only.get(home.id)
         for rule in net.cat.for_home(home):
             if wanted is not None and rule.key not in wanted:
+                continue
+            if some is not None and rule.key not in some:
                 continue
             hist = histories.get((home.id, rule.key), empty).upto(day)
             trigger = None
@@ -145,20 +159,151 @@ def due(
     homes: Sequence[str] | None = None,
     rules: Sequence[str] | None = None,
     statuses: Iterable[str] | None = None,
+    use_index: bool = True,
 ) -> list[Item]:
-    """Open occurrences due on or before ``as_of + days`` (overdue ones included), most urgent first."""
+    """Open occurrences due on or before ``as_of + days`` (overdue ones included), most urgent first.
+
+    ``use_index=False`` runs the engine on every pair instead of the pending index's selection
+    (the same answer, slower: tests and benchmarks compare the two)."""
     if days < 0:
         raise InvalidInput("--days must be 0 or more")
     for h in homes or ():
         net.store.home(h)
     keys = [net.rule(r).key for r in rules] if rules else None
-    snap = net.store.snapshot(homes or None, as_of=as_of)
     until = as_of + dt.timedelta(days=days)
-    items = occurrences(net, snap, Query(as_of, until, holidays=net.holidays), rules=keys)
+    q = Query(as_of, until, holidays=net.holidays)
+    planned = (
+        net.store.index_snapshot(index_fingerprint(net), as_of, until, homes or None)
+        if use_index
+        else None
+    )
+    if planned is None:  # no index for these rules and this code: compute every pair
+        snap = net.store.snapshot(homes or None, as_of=as_of)
+        items = occurrences(net, snap, q, rules=keys)
+    else:
+        snap, pairs = planned
+        items = occurrences(net, snap, q, rules=keys, only=pairs)
     wanted = set(statuses) if statuses else None
     return [
         it for it in items if it.occ.due <= until and (wanted is None or it.occ.status in wanted)
     ]
+
+
+# -- the pending index ---------------------------------------------------------------------------
+#
+# ``due`` on a national network would otherwise run the engine on every (home, rule) pair, most of
+# which owe nothing for months. The store keeps, per pair, the earliest due date the engine found
+# open (``next_due``), computed here by the engine itself with the log as it stands and written in
+# the same transaction as the write that changed it. A query on ``as_of`` up to ``until`` computes
+# only the pairs whose next_due is on or before ``until``, and every pair of a home the index
+# cannot vouch for. That is exact, not an approximation: for any as_of on or after the home's
+# latest event, the open occurrences of a pair depend on the log, not on as_of (which only sets
+# their status), so an open occurrence due by ``until`` can only exist where next_due <= until.
+# Every listed date is still computed by the engine at query time.
+
+INDEX_VERSION = 1
+INDEX_DAYS = 800  # the index looks this far past the latest event; further pairs get computed
+_CODE_STAMP: str | None = None
+
+
+def _code_stamp() -> str:
+    """What the index's results depend on besides the data: this code and the holidays release."""
+    global _CODE_STAMP
+    if _CODE_STAMP is None:
+        import os
+        import sys
+        import zlib
+
+        here = Path(__file__).resolve().parent
+        parts = []
+        for name in ("engine", "dates", "workdays", "model", "rules", "service", "store"):
+            try:
+                data = (here / f"{name}.py").read_bytes()
+                parts.append(f"{name}:{len(data)}:{zlib.crc32(data):08x}")
+            except OSError:
+                parts.append(f"{name}:?")
+        # the holidays release, from its dist-info name (importlib.metadata costs 100 ms here)
+        found = "?"
+        for entry in sys.path:
+            try:
+                names = os.listdir(entry or ".")
+            except OSError:
+                continue
+            hits = [n for n in names if n.startswith("holidays-") and n.endswith(".dist-info")]
+            if hits:
+                found = max(hits)
+                break
+        parts.append(found)
+        _CODE_STAMP = ";".join(parts)
+    return _CODE_STAMP
+
+
+def index_fingerprint(net: Network) -> str:
+    """Identifies the rules, bank holiday overrides and code an index was computed with."""
+    import json
+    import zlib
+
+    from .rules import rule_to_dict
+
+    material = json.dumps(
+        [
+            INDEX_VERSION,
+            INDEX_DAYS,
+            [rule_to_dict(net.cat.rules[k]) for k in sorted(net.cat.rules)],
+            sorted(net.cat.aliases.items()),
+            [(o.nation, o.date.isoformat(), o.op, o.name) for o in net.holidays.overrides],
+            _code_stamp(),
+        ],
+        sort_keys=True,
+        default=str,
+    ).encode()
+    return (
+        f"v{INDEX_VERSION}-{len(material)}-{zlib.crc32(material):08x}-{zlib.adler32(material):08x}"
+    )
+
+
+def reindex(net: Network, *, chunk: int = 500) -> int:
+    """Bring the pending index up to date: every home when the rules, holidays or code changed,
+    else the homes written since. Call inside a write transaction. Returns the homes indexed."""
+    store = net.store
+    fingerprint = index_fingerprint(net)
+    everything = store.index_fingerprint() != fingerprint
+    ids = [h.id for h in store.homes()] if everything else store.unindexed_homes()
+    if not ids:
+        if everything:
+            store.write_index(fingerprint, (), (), everything=True)
+        return 0
+    horizons = store.horizons(ids)
+    home_rows: list[tuple[str, str, str | None]] = []
+    pair_rows: list[tuple[str, str, str, str | None]] = []
+    for i in range(0, len(ids), chunk):
+        snap = store.snapshot(ids[i : i + chunk])
+        starts = {h.id: effective_since(h, snap.first_event) for h in snap.homes}
+        dates = [dt.date.fromisoformat(horizons[h.id]) for h in snap.homes if h.id in horizons]
+        dates += [d for d in starts.values() if d is not None]
+        if not dates:  # nothing recorded and no start date anywhere in the chunk: nothing owed
+            home_rows += [(h.id, horizons.get(h.id, ""), None) for h in snap.homes]
+            continue
+        # One date for the chunk, on or after every home's latest event (see above).
+        as_of = max(dates)
+        until = as_of + dt.timedelta(days=INDEX_DAYS)
+        beyond = (until + dt.timedelta(days=1)).isoformat()
+        first_due: dict[tuple[str, str], dt.date] = {}
+        for it in occurrences(net, snap, Query(as_of, until, holidays=net.holidays)):
+            key = (it.home.id, it.rule.key)
+            if key not in first_due or it.occ.due < first_due[key]:
+                first_due[key] = it.occ.due
+        for h in snap.homes:
+            since = starts[h.id]
+            home_rows.append((h.id, horizons.get(h.id, ""), since.isoformat() if since else None))
+            if since is None:
+                continue  # the engine owes nothing for such a home; an event or action reindexes it
+            for rule in net.cat.for_home(h):
+                d = first_due.get((h.id, rule.key))
+                trigger = rule.cadence.after if rule.cadence.kind == "after" else None
+                pair_rows.append((h.id, rule.key, d.isoformat() if d else beyond, trigger))
+    store.write_index(fingerprint, home_rows, pair_rows, everything=everything)
+    return len(home_rows)
 
 
 def full_histories(store: Store, home: str) -> dict[tuple[str, str], History]:
@@ -541,8 +686,10 @@ def close_action(
 
 
 def init_network(net: Network, name: str | None) -> None:
-    if name:
-        with net.store.transaction():
+    """Name the network; on an existing database, also bring the pending index up to date (the
+    commit does that: after an upgrade, the first write would otherwise do it)."""
+    with net.store.transaction():
+        if name:
             net.store.put_network({"name": name})
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +78,54 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE UNIQUE INDEX subscriptions_active_name ON subscriptions (name) WHERE revoked_at IS NULL;
         """,
     ),
+    (
+        "pending index",
+        # A derived index, like ``summary``: per home and rule, the earliest date on which the
+        # engine found something owed (``next_due``), computed by the engine itself from the log.
+        # ``due`` computes only the pairs whose next_due falls inside its horizon. A home's row in
+        # pending_homes vouches for its pairs; the triggers drop it whenever anything the engine
+        # reads about the home changes (whoever writes), and any change to the user rules or bank
+        # holidays drops the whole index's fingerprint. A home without a row is computed in full.
+        """
+        CREATE TABLE pending_homes (
+            home TEXT PRIMARY KEY, horizon TEXT NOT NULL, since TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE pending (
+            home TEXT NOT NULL, rule TEXT NOT NULL, next_due TEXT NOT NULL, trigger TEXT,
+            PRIMARY KEY (home, rule)
+        ) WITHOUT ROWID;
+        CREATE INDEX pending_next_due ON pending (next_due);
+        CREATE TRIGGER pending_events AFTER INSERT ON events
+            BEGIN DELETE FROM pending_homes WHERE home = NEW.home; END;
+        CREATE TRIGGER pending_homes_insert AFTER INSERT ON homes
+            BEGIN DELETE FROM pending_homes WHERE home = NEW.id; END;
+        CREATE TRIGGER pending_homes_update AFTER UPDATE ON homes
+            BEGIN DELETE FROM pending_homes WHERE home IN (OLD.id, NEW.id); END;
+        CREATE TRIGGER pending_homes_delete AFTER DELETE ON homes
+            BEGIN DELETE FROM pending_homes WHERE home = OLD.id; END;
+        CREATE TRIGGER pending_actions_insert AFTER INSERT ON actions
+            BEGIN DELETE FROM pending_homes WHERE home = NEW.home; END;
+        CREATE TRIGGER pending_actions_update AFTER UPDATE ON actions
+            BEGIN DELETE FROM pending_homes WHERE home IN (OLD.home, NEW.home); END;
+        CREATE TRIGGER pending_actions_delete AFTER DELETE ON actions
+            BEGIN DELETE FROM pending_homes WHERE home = OLD.home; END;
+        CREATE TRIGGER pending_rules_insert AFTER INSERT ON user_rules
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        CREATE TRIGGER pending_rules_update AFTER UPDATE ON user_rules
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        CREATE TRIGGER pending_rules_delete AFTER DELETE ON user_rules
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        CREATE TRIGGER pending_holidays_insert AFTER INSERT ON holiday_overrides
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        CREATE TRIGGER pending_holidays_update AFTER UPDATE ON holiday_overrides
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        CREATE TRIGGER pending_holidays_delete AFTER DELETE ON holiday_overrides
+            BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
+        """,
+    ),
 ]
+
+FINGERPRINT_KEY = "pending.fingerprint"
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -166,6 +213,9 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        # Called inside every write transaction just before it commits (the service brings the
+        # pending index up to date there, so a write and its index land together or not at all).
+        self.before_commit: Callable[[], object] | None = None
 
     # -- opening and migrations ----------------------------------------------------------------
 
@@ -219,6 +269,12 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         else:
+            try:
+                if self.before_commit is not None:
+                    self.before_commit()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
             self.conn.execute("COMMIT")
 
     # -- reads ---------------------------------------------------------------------------------
@@ -230,10 +286,10 @@ class Store:
         if ids is None:
             rows = cur.execute(f"SELECT {cols} FROM homes ORDER BY id").fetchall()
         else:
-            wanted = sorted(set(ids))
-            marks = ",".join("?" * len(wanted))
+            # one JSON parameter rather than one '?' per home: no limit on how many
             rows = cur.execute(
-                f"SELECT {cols} FROM homes WHERE id IN ({marks}) ORDER BY id", wanted
+                f"SELECT {cols} FROM homes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (json.dumps(sorted(set(ids))),),
             ).fetchall()
         return [
             Home(
@@ -322,59 +378,53 @@ class Store:
         """Everything ``due`` needs, in a few queries over the summary index."""
         homes = self.homes(home_ids)
         ids = {h.id for h in homes}
-        everything = home_ids is None
-        histories: dict[tuple[str, str], History] = {}
-        first: dict[str, dt.date] = {}
-        if everything:
-            rows = self.conn.execute(
-                "SELECT home, rule, dates, months, first, expiries FROM summary"
-            )
-        else:
-            marks = ",".join("?" * len(ids))
-            rows = self.conn.execute(
-                f"SELECT home, rule, dates, months, first, expiries FROM summary WHERE home IN ({marks})",
-                tuple(ids),
-            )
-        first_iso: dict[str, str] = {}
-        for home, rule, dates, months, f, expiries in rows:
-            histories[(home, rule)] = History(dates, months, None, (), expiries)
-            if home not in first_iso or f < first_iso[home]:
-                first_iso[home] = f
-        first = {h: dt.date.fromisoformat(f) for h, f in first_iso.items()}
-        actions: dict[str, list[Action]] = {}
-        # an action closed after as_of was still open then
-        day = (as_of or dt.date.max).isoformat()
-        closed = (
-            f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND e.date <= :day AND {NOT_SUPERSEDED})"
-            if open_actions_only
-            else "1"
-        )
-        for r in self.conn.execute(
-            f"SELECT * FROM actions a WHERE {closed} ORDER BY due, id", {"day": day}
-        ):
-            if r["home"] in ids:
-                actions.setdefault(r["home"], []).append(action_from_row(r))
+        histories, first = self._histories(None if home_ids is None else ids)
         done: dict[str, dt.date] = {}
         if not open_actions_only:
             for r in self.conn.execute(
                 f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
             ):
                 done[r["target"]] = dt.date.fromisoformat(r["d"])
-        needs_first = [h.id for h in homes if h.since is None]
-        for h, d in (self._action_firsts(set(needs_first)) if needs_first else {}).items():
-            if h not in first or d < first[h]:
-                first[h] = d
+        self._add_action_firsts(homes, first)
         return Snapshot(
             homes,
             histories,
             first,
-            self.waivers(None if everything else ids),
-            actions,
+            self.waivers(None if home_ids is None else ids),
+            self._actions_of(ids, as_of, open_only=open_actions_only),
             done,
             self.user_rules(),
             self.holiday_overrides(),
             self.network(),
         )
+
+    def _histories(
+        self, ids: set[str] | None
+    ) -> tuple[dict[tuple[str, str], History], dict[str, dt.date]]:
+        """The summary rows of these homes (all when None) and each home's first event."""
+        if ids is None:
+            rows = self.conn.execute(
+                "SELECT home, rule, dates, months, first, expiries FROM summary"
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT home, rule, dates, months, first, expiries FROM summary WHERE home IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(ids)),),
+            )
+        histories: dict[tuple[str, str], History] = {}
+        first_iso: dict[str, str] = {}
+        for home, rule, dates, months, f, expiries in rows:
+            histories[(home, rule)] = History(dates, months, None, (), expiries)
+            if home not in first_iso or f < first_iso[home]:
+                first_iso[home] = f
+        return histories, {h: dt.date.fromisoformat(f) for h, f in first_iso.items()}
+
+    def _add_action_firsts(self, homes: list[Home], first: dict[str, dt.date]) -> None:
+        """Homes with no ``since`` start at their first event or action, whichever is earlier."""
+        needs_first = {h.id for h in homes if h.since is None}
+        for h, d in (self._action_firsts(needs_first) if needs_first else {}).items():
+            if h not in first or d < first[h]:
+                first[h] = d
 
     def _action_firsts(self, ids: set[str]) -> dict[str, dt.date]:
         out: dict[str, dt.date] = {}
@@ -384,6 +434,149 @@ class Store:
             if r["home"] in ids:
                 out[r["home"]] = dt.date.fromisoformat(r["d"])
         return out
+
+    def _actions_of(
+        self, ids: set[str], as_of: dt.date | None, *, open_only: bool
+    ) -> dict[str, list[Action]]:
+        """The actions of these homes (open on ``as_of`` only, when ``open_only``), by home."""
+        actions: dict[str, list[Action]] = {}
+        # an action closed after as_of was still open then
+        day = (as_of or dt.date.max).isoformat()
+        closed = (
+            f"NOT EXISTS (SELECT 1 FROM events e WHERE e.target = a.id AND e.rule = 'action' AND e.date <= :day AND {NOT_SUPERSEDED})"
+            if open_only
+            else "1"
+        )
+        if not ids:
+            return actions
+        for r in self.conn.execute(
+            f"SELECT * FROM actions a WHERE a.home IN (SELECT value FROM json_each(:homes)) AND {closed} ORDER BY due, id",
+            {"day": day, "homes": json.dumps(sorted(ids))},
+        ):
+            actions.setdefault(r["home"], []).append(action_from_row(r))
+        return actions
+
+    # -- the pending index (see the "pending index" migration) ----------------------------------
+
+    def index_fingerprint(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (FINGERPRINT_KEY,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def unindexed_homes(self) -> list[str]:
+        """Homes the pending index does not vouch for (new, or changed since it was written)."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM homes WHERE id NOT IN (SELECT home FROM pending_homes) ORDER BY id"
+            )
+        ]
+
+    def horizons(self, ids: list[str]) -> dict[str, str]:
+        """Per home, the date of its latest event of any kind (ISO); homes with none are absent."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for home, last in self.conn.execute(
+                f"SELECT home, max(date) FROM events WHERE home IN ({','.join('?' * len(chunk))}) GROUP BY home",
+                chunk,
+            ):
+                out[home] = last
+        return out
+
+    def write_index(
+        self,
+        fingerprint: str,
+        homes: Iterable[tuple[str, str, str | None]],
+        pairs: Iterable[tuple[str, str, str, str | None]],
+        *,
+        everything: bool,
+    ) -> None:
+        """Replace the index rows of these homes (of every home when ``everything``).
+
+        ``homes``: (home, horizon, since); ``pairs``: (home, rule, next_due, trigger). Call
+        inside transaction()."""
+        homes = list(homes)
+        if everything:
+            self.conn.execute("DELETE FROM pending")
+            self.conn.execute("DELETE FROM pending_homes")
+        else:
+            ids = json.dumps([h[0] for h in homes])
+            self.conn.execute(
+                "DELETE FROM pending WHERE home IN (SELECT value FROM json_each(?))", (ids,)
+            )
+        self.conn.executemany("INSERT OR REPLACE INTO pending_homes VALUES (?,?,?)", homes)
+        self.conn.executemany("INSERT INTO pending VALUES (?,?,?,?)", pairs)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (FINGERPRINT_KEY, fingerprint)
+        )
+
+    def index_snapshot(
+        self,
+        fingerprint: str,
+        as_of: dt.date,
+        until: dt.date,
+        home_ids: Iterable[str] | None = None,
+    ) -> tuple[Snapshot, dict[str, set[str]]] | None:
+        """A snapshot of only what ``due`` must compute on ``as_of`` up to ``until``, and for the
+        homes the index vouches for, the rules to compute. None when the index was written for
+        other rules, holidays or code (its fingerprint differs): compute everything then."""
+        if self.index_fingerprint() != fingerprint:
+            return None
+        day, last = as_of.isoformat(), until.isoformat()
+        want = None if home_ids is None else json.dumps(sorted(set(home_ids)))
+        only_wanted = "" if want is None else " AND p.home IN (SELECT value FROM json_each(:want))"
+        args = {"day": day, "last": last, "want": want}
+        pairs: dict[str, set[str]] = {}
+        since: dict[str, dt.date] = {}
+        histories: dict[tuple[str, str], History] = {}
+        # CROSS JOIN fixes the order: pending's next_due index first, then primary keys
+        for home, rule, start in self.conn.execute(
+            "SELECT p.home, p.rule, ph.since FROM pending p CROSS JOIN pending_homes ph "
+            f"WHERE ph.home = p.home AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}",
+            args,
+        ):
+            pairs.setdefault(home, set()).add(rule)
+            if start:
+                since[home] = dt.date.fromisoformat(start)
+        for home, rule, dates, months, expiries in self.conn.execute(
+            "SELECT s.home, s.rule, s.dates, s.months, s.expiries FROM pending p "
+            "CROSS JOIN pending_homes ph CROSS JOIN summary s "
+            "WHERE ph.home = p.home AND s.home = p.home AND s.rule IN (p.rule, p.trigger) "
+            f"AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}",
+            args,
+        ):
+            histories[(home, rule)] = History(dates, months, None, (), expiries)
+        full = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM homes h WHERE NOT EXISTS (SELECT 1 FROM pending_homes ph "
+                "WHERE ph.home = h.id AND ph.horizon <= :day)"
+                + ("" if want is None else " AND h.id IN (SELECT value FROM json_each(:want))"),
+                args,
+            )
+        ]
+        full_set = set(full)
+        homes = self.homes([*full, *pairs])
+        if full:
+            more, first = self._histories(full_set)
+            histories.update(more)
+            self._add_action_firsts([h for h in homes if h.id in full_set], first)
+            since.update(first)
+        with_actions = full_set | {h for h, rules in pairs.items() if "action" in rules}
+        ids = full_set | set(pairs)
+        snap = Snapshot(
+            homes,
+            histories,
+            since,
+            self.waivers(ids),
+            self._actions_of(with_actions, as_of, open_only=True),
+            {},
+            self.user_rules(),
+            self.holiday_overrides(),
+        )
+        return snap, pairs
 
     def events(
         self, home: str | None = None, rule: str | None = None, *, include_superseded: bool = False
@@ -744,6 +937,9 @@ def open_store(path: Path, *, create: bool = True) -> Store:
         if mode != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Reads through a memory map: a national 'due' reads thousands of summary rows, and a
+        # system call per page costs more than the rest of the lookup.
+        conn.execute("PRAGMA mmap_size = 268435456")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a compliance database ({exc})") from None
     store = Store(path, conn)

@@ -1,0 +1,242 @@
+"""The pending index: ``due`` with it must always equal ``due`` without it (every pair computed).
+
+The index only chooses which (home, rule) pairs the engine runs on; these tests drive arbitrary
+sequences of writes through the service, and writes that go around it, and compare the two
+answers at many dates, including dates before the latest event (where the index must step aside).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance import service
+from compliance.errors import InvalidInput
+from compliance.model import Home, Rule
+from compliance.rules import rule_from_dict
+from compliance.service import Network, due, reindex
+from compliance.store import open_store
+
+D = dt.date.fromisoformat
+HOMES = [
+    Home("north", "North", "england", secure=True, yjb=True, since=D("2024-01-01")),
+    Home("east", "East", "england", secure=False),  # no since: starts at its first record
+    Home("west", "West", "wales", secure=True, since=D("2024-03-15")),
+]
+RULES = [
+    "reg44-visit",
+    "reg45-review",
+    "reg45-report",
+    "ofsted-full",
+    "ofsted-interim",
+    "licence-renewal",
+    "yjb-monitoring",
+    "ri-visit",
+    "quality-review",
+    "ciw-inspection",
+]
+
+
+def _net(path: Path, *, index: bool = True) -> Network:
+    return Network.open(open_store(path), index=index)
+
+
+def _dicts(items: list[Any]) -> list[dict[str, Any]]:
+    return [it.as_dict() for it in items]
+
+
+def _agree(net: Network, as_of: dt.date, days: int, **kw: Any) -> list[dict[str, Any]]:
+    """Assert that due with and without the index agree; return the answer."""
+    with_index = _dicts(due(net, as_of, days, **kw))
+    without = _dicts(due(net, as_of, days, use_index=False, **kw))
+    assert with_index == without, (as_of, days, kw)
+    return with_index
+
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["record", "record", "record", "waive", "action", "close"]),
+        st.integers(min_value=0, max_value=2),  # home
+        st.sampled_from(RULES),
+        st.integers(min_value=0, max_value=1000),  # day offset from 2024-01-01
+        st.integers(min_value=0, max_value=400),  # a second number (action lead, expiry)
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=ops, probes=st.lists(st.integers(min_value=0, max_value=1200), min_size=1, max_size=4))
+def test_due_with_the_index_equals_due_without_it(
+    steps: list[tuple[str, int, str, int, int]], probes: list[int]
+) -> None:
+    base = D("2024-01-01")
+    with tempfile.TemporaryDirectory() as tmp:
+        net = _net(Path(tmp) / "n.db")
+        with net.store.transaction():
+            net.store.put_homes(HOMES)
+        clock = base
+        actions: list[str] = []
+        for kind, h, rule, offset, extra in sorted(steps, key=lambda s: s[3]):
+            home = HOMES[h]
+            clock = max(clock, base + dt.timedelta(days=offset))
+            try:
+                if kind == "record":
+                    expires = (
+                        clock + dt.timedelta(days=extra) if rule == "licence-renewal" else None
+                    )
+                    service.record(net, home.id, rule, when=clock, as_of=clock, expires=expires)
+                elif kind == "waive":
+                    open_ = [it for it in due(net, clock, 0) if it.occ.rule != "action"]
+                    if open_:
+                        service.waive(net, open_[extra % len(open_)].occ.id, "closed", clock)
+                elif kind == "action":
+                    a = service.add_action(
+                        net, home.id, "Fix", clock + dt.timedelta(days=extra), as_of=clock
+                    )
+                    actions.append(a.id)
+                elif actions:
+                    service.close_action(net, actions[extra % len(actions)], clock, clock)
+            except InvalidInput:
+                pass  # a rule that does not apply to the home, an action closed twice, ...
+            # after each write, today's listing agrees
+            _agree(net, clock, 30)
+        assert net.store.index_fingerprint() == service.index_fingerprint(net)
+        assert net.store.unindexed_homes() == []
+        for p in probes:  # and so does any other date, before or after the latest write
+            day = base + dt.timedelta(days=p)
+            for days in (0, 30, 400, 1200):
+                _agree(net, day, days)
+            _agree(net, day, 30, homes=["north"], rules=["reg44-visit", "reg45-report"])
+        net.store.close()
+
+
+def _demo_net(tmp_path: Path) -> Network:
+    net = _net(tmp_path / "n.db")
+    with net.store.transaction():
+        net.store.put_homes(HOMES)
+    for d in ("2024-01-10", "2024-02-10", "2024-04-10"):  # March missed
+        service.record(net, "north", "reg44-visit", when=D(d), as_of=D(d))
+    service.record(net, "north", "reg45-review", when=D("2024-05-01"), as_of=D("2024-05-01"))
+    return net
+
+
+def test_every_write_through_the_service_keeps_the_index(tmp_path: Path) -> None:
+    net = _demo_net(tmp_path)
+    s = net.store
+    assert s.index_fingerprint() == service.index_fingerprint(net)
+    assert s.unindexed_homes() == []
+    row = s.conn.execute(
+        "SELECT next_due FROM pending WHERE home = 'north' AND rule = 'reg44-visit'"
+    ).fetchone()
+    assert row[0] == "2024-03-31"  # the missed March is the earliest thing owed
+    report = s.conn.execute(
+        "SELECT next_due, trigger FROM pending WHERE home = 'north' AND rule = 'reg45-report'"
+    ).fetchone()
+    assert tuple(report) == ("2024-05-29", "reg45-review")  # 28 days after the review
+    assert _agree(net, D("2024-06-01"), 30)
+
+
+def test_a_write_around_the_service_unindexes_the_home(tmp_path: Path) -> None:
+    net = _demo_net(tmp_path)
+    before = _agree(net, D("2024-06-05"), 0)
+    assert any(i["id"] == "north/reg44-visit/2024-03" for i in before)
+    # a waiver written with plain SQL (no hook, no reindex): the trigger drops the home's row
+    net.store.conn.execute(
+        "INSERT INTO events (id, home, rule, kind, date, target, notes, recorded_at) VALUES "
+        "('raw', 'north', 'reg44-visit', 'waiver', '2024-06-01', 'north/reg44-visit/2024-03', "
+        "'by hand', '2024-06-01T00:00:00Z')"
+    )
+    assert "north" in net.store.unindexed_homes()
+    after = _agree(net, D("2024-06-05"), 0)
+    assert not any(i["id"] == "north/reg44-visit/2024-03" for i in after)
+
+
+def test_homes_written_without_the_hook_are_computed_in_full(tmp_path: Path) -> None:
+    _demo_net(tmp_path).store.close()
+    plain = _net(tmp_path / "n.db", index=False)
+    service.record(plain, "east", "reg44-visit", when=D("2024-06-03"), as_of=D("2024-06-03"))
+    assert plain.store.unindexed_homes() == ["east"]
+    answer = _agree(plain, D("2024-08-02"), 0)
+    assert [i["id"] for i in answer if i["home"] == "east"] == ["east/reg44-visit/2024-07"]
+
+
+def test_a_user_rule_drops_the_fingerprint_and_the_next_write_rebuilds(tmp_path: Path) -> None:
+    net = _demo_net(tmp_path)
+    rule: Rule = rule_from_dict(
+        {
+            "key": "reg44-visit",
+            "title": "Reg 44 visit (fortnightly, provider policy)",
+            "cadence": "gap",
+            "days": 14,
+            "nations": ["england"],
+            "lead_days": 3,
+            "source": "provider policy",
+            "basis": "provider policy",
+        },
+        "test",
+    )
+    with net.store.transaction():
+        net.store.put_rules([rule])
+    assert net.store.index_fingerprint() is not None  # the commit hook rebuilt it...
+    net = Network.open(net.store)  # ...but for the old catalogue: a reopened network sees
+    assert net.store.index_fingerprint() != service.index_fingerprint(net)
+    assert (
+        net.store.index_snapshot(service.index_fingerprint(net), D("2024-06-01"), D("2024-07-01"))
+        is None
+    )
+    answer = _agree(net, D("2024-06-01"), 0)
+    assert any(i["id"].startswith("north/reg44-visit/") for i in answer)
+    with net.store.transaction():
+        pass  # any write brings the index up to date for the new rules
+    assert net.store.index_fingerprint() == service.index_fingerprint(net)
+    assert _agree(net, D("2024-06-01"), 0) == answer
+
+
+def test_a_change_of_code_invalidates_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = _demo_net(tmp_path)
+    old = service.index_fingerprint(net)
+    monkeypatch.setattr(service, "_CODE_STAMP", "engine:changed")
+    assert service.index_fingerprint(net) != old
+    assert _agree(net, D("2024-06-01"), 30)
+    with net.store.transaction():
+        assert reindex(net) == len(HOMES)  # everything, not just the changed homes
+    assert net.store.index_fingerprint() == service.index_fingerprint(net)
+
+
+def test_init_brings_an_old_database_up_to_date(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "n.db"
+    _demo_net(tmp_path).store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM meta WHERE key = 'pending.fingerprint'")  # as after an upgrade
+    conn.commit()
+    conn.close()
+    assert cli("init", db_path=db).code == 0
+    net = _net(db)
+    assert net.store.index_fingerprint() == service.index_fingerprint(net)
+
+
+def test_a_failed_write_leaves_the_index_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = _demo_net(tmp_path)
+    rows = net.store.conn.execute("SELECT * FROM pending ORDER BY home, rule").fetchall()
+
+    def boom(_net: Network) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "reindex", boom)
+    with pytest.raises(RuntimeError):
+        service.record(net, "north", "reg44-visit", when=D("2024-06-02"), as_of=D("2024-06-02"))
+    assert net.store.counts()["events"] == 4  # the record rolled back with its index
+    assert net.store.conn.execute("SELECT * FROM pending ORDER BY home, rule").fetchall() == rows
+    assert net.store.unindexed_homes() == []
