@@ -91,3 +91,37 @@ except SystemExit:
     mods = _modules(code)
     for banned in ("textual", "icalendar", "sqlite_utils"):
         assert not any(m == banned or m.startswith(banned + ".") for m in mods), banned
+
+
+def test_plain_due_and_overdue_do_not_import_typer(tmp_path: Path) -> None:
+    """The console script takes the fast route for plain listings: no typer, no click."""
+    db = tmp_path / "d.db"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from compliance.shell import main; main()",
+            "--db",
+            str(db),
+            "demo",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for argv in (
+        ["due", "--days", "30", "--format", "json"],
+        ["overdue", "--as-of", "2026-11-22", "-H", "northgate", "--format", "csv"],
+    ):
+        code = f"""
+import sys
+sys.argv = ["compliance", "--db", {str(db)!r}, *{argv!r}]
+from compliance.shell import main
+try:
+    main()
+except SystemExit:
+    pass
+"""
+        mods = _modules(code)
+        assert "compliance.service" in mods
+        for banned in ("typer", "click", "textual", "icalendar", "sqlite_utils", "pendulum"):
+            assert not any(m == banned or m.startswith(banned + ".") for m in mods), (argv, banned)

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from .cli import AsOf, _as_of, _write_atomic, app
+from .cli import AsOf, _write_atomic, app
 from .errors import InvalidInput
+from .shell import as_of_date as _as_of
 
 
 class CheckFormat(StrEnum):

@@ -10,8 +10,11 @@ from typing import Annotated
 
 import typer
 
-from .cli import AsOf, Fmt, Format, Homes, Rules, _as_of, _emit, _net, app, write_atomic
+from .cli import AsOf, Fmt, Format, Homes, Rules, app, write_atomic
 from .errors import InvalidInput
+from .shell import as_of_date as _as_of
+from .shell import emit as _emit
+from .shell import open_network as _net
 
 feeds_app = typer.Typer(
     help="Calendar feed subscriptions: a private address per subscriber, scoped to homes and rules.",
@@ -256,7 +259,7 @@ def serve(
     Example: compliance --db network.db serve --port 8080
     """
     from . import server
-    from .cli import _db_path
+    from .shell import db_path as _db_path
 
     path = _db_path()
     _net().store.close()  # fail now, with exit 4, if the database cannot be used
