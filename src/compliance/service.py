@@ -730,7 +730,9 @@ def action_items(
     """Actions with their state (open ones unless ``include_closed``), soonest first."""
     for h in homes or ():
         net.store.home(h)
-    snap = net.store.snapshot(homes or None, open_actions_only=not include_closed, as_of=as_of)
+    snap = net.store.snapshot(
+        homes or None, open_actions_only=not include_closed, as_of=as_of, histories=False
+    )
     return actions_in(net, snap, as_of, include_closed=include_closed)
 
 

@@ -374,21 +374,24 @@ class Store:
         *,
         open_actions_only: bool = True,
         as_of: dt.date | None = None,
+        histories: bool = True,
     ) -> Snapshot:
-        """Everything ``due`` needs, in a few queries over the summary index."""
+        """Everything ``due`` needs, in a few queries over the summary index. Without
+        ``histories``, only homes, actions and waivers (what the actions listings need)."""
         homes = self.homes(home_ids)
         ids = {h.id for h in homes}
-        histories, first = self._histories(None if home_ids is None else ids)
+        hists, first = self._histories(None if home_ids is None else ids) if histories else ({}, {})
         done: dict[str, dt.date] = {}
         if not open_actions_only:
             for r in self.conn.execute(
                 f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
             ):
                 done[r["target"]] = dt.date.fromisoformat(r["d"])
-        self._add_action_firsts(homes, first)
+        if histories:
+            self._add_action_firsts(homes, first)
         return Snapshot(
             homes,
-            histories,
+            hists,
             first,
             self.waivers(None if home_ids is None else ids),
             self._actions_of(ids, as_of, open_only=open_actions_only),

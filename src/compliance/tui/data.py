@@ -22,9 +22,9 @@ from ..service import (
     Item,
     Network,
     action_items,
-    actions_in,
     add_action,
     close_action,
+    due,
     explanation_lines,
     home_occurrences,
     occurrences,
@@ -180,10 +180,8 @@ class Board:
 def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
     """One snapshot, one pass of the engine: Today, every home's next deadline, open actions."""
     with network(path) as net:
-        snap = net.store.snapshot(None, as_of=as_of)
-        until = as_of + dt.timedelta(days=days)
-        q = Query(as_of, until, holidays=net.holidays)
-        items = occurrences(net, snap, q)
+        # the same listing as 'compliance due' (the pending index picks the pairs to compute)
+        items = due(net, as_of, days)
         homes = {
             h.id: HomeRow(
                 h.id,
@@ -191,7 +189,7 @@ def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
                 h.nation,
                 ("secure" if h.secure else "children's home") + (", YJB" if h.yjb else ""),
             )
-            for h in snap.homes
+            for h in net.store.homes()
         }
         rows = [_row(it, as_of) for it in items if it.rule.key != "action"]
         for r in rows:
@@ -203,7 +201,7 @@ def load_board(path: Path, as_of: dt.date, days: int = 30) -> Board:
             if hr.next_due is None:  # rows are most urgent first
                 hr.next_due, hr.next_title = r.due, r.title
         # every open action, however far ahead, from the same snapshot
-        acts = [_action_row(net, a, as_of) for a in actions_in(net, snap, as_of)]
+        acts = [_action_row(net, a, as_of) for a in action_items(net, as_of)]
         name = net.store.network().get("network.name", "")
     order = {"red": 0, "amber": 1, "green": 2}
     home_rows = sorted(
