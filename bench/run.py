@@ -324,13 +324,17 @@ def tui_first_paint(db: Path, as_of: dt.date, runs: int, mode: str) -> Timing:
 
 
 def heavy_imports(args: list[str]) -> list[str]:
-    code = "import sys\nsys.argv = ['compliance', *sys.argv[1:]]\nfrom compliance.cli import main\nmain()\n"
+    code = "import sys\nsys.argv = ['compliance', *sys.argv[1:]]\nfrom compliance.shell import main\nmain()\n"
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True, text=True
     )
     mods = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
     return sorted(
-        {m.split(".")[0] for m in mods if m.split(".")[0] in ("textual", "icalendar", "rich")}
+        {
+            m.split(".")[0]
+            for m in mods
+            if m.split(".")[0] in ("textual", "icalendar", "rich", "typer", "click")
+        }
     )
 
 
@@ -346,6 +350,9 @@ def main() -> None:
     ap.add_argument("--as-of", default="2026-11-22")
     ap.add_argument("--data", type=Path, default=SHARED if SHARED.exists() else EXCERPT)
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
+    ap.add_argument(
+        "--quick", action="store_true", help="leave out the slow rows (check, ical of all homes)"
+    )
     a = ap.parse_args()
     as_of = dt.date.fromisoformat(a.as_of)
     OUT.mkdir(exist_ok=True)
@@ -360,6 +367,13 @@ def main() -> None:
     imp, _rows, imported = import_throughput(files, since, 3)
     db, counts = build_national(files, a.years, as_of, imported, a.rebuild)
     shutil.rmtree(imported.parent, ignore_errors=True)
+    # As installed: bytecode compiled (pip does it on install; this checkout's editable install
+    # would otherwise recompile every module on every run where PYTHONDONTWRITEBYTECODE is set).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
+    # 'init' brings the pending index up to date (a cached database may predate this code).
+    t = time.perf_counter()
+    subprocess.run([BIN, "--db", str(db), "init"], check=True, capture_output=True)
+    print(f"index up to date in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     d = ["--db", str(db)]
     day = ["--as-of", str(as_of)]
     secure = next(
@@ -383,7 +397,9 @@ def main() -> None:
             r,
         )
     )
-    if available("check"):
+    if a.quick:
+        rows_out.append(Timing("check national.toml", None, note="left out (--quick)"))
+    elif available("check"):
         fixture = OUT / "national.toml"
         if not fixture.exists():
             subprocess.run(
@@ -407,9 +423,12 @@ def main() -> None:
                 r,
             )
         )
-        rows_out.append(
-            timed("ical (all homes)", [BIN, *d, "ical", *day, "--output", "-"], max(3, r // 2))
-        )
+        if a.quick:
+            rows_out.append(Timing("ical (all homes)", None, note="left out (--quick)"))
+        else:
+            rows_out.append(
+                timed("ical (all homes)", [BIN, *d, "ical", *day, "--output", "-"], max(3, r // 2))
+            )
     else:
         rows_out.append(Timing("ical", None, note="n/a: no ical command"))
     for mode in ("shell", "1"):
@@ -462,7 +481,11 @@ def report(
         ("due --days 30 under 250 ms", due.ms is not None and due.ms < 250),
         ("due --days 30 peak memory under 200 MB", due.rss_mb is not None and due.rss_mb < 200),
         ("peak memory of every compliance command under 200 MB", peak < 200),
-        ("--help and due import neither textual nor icalendar", not any(hygiene.values())),
+        (
+            "--help and due import neither textual nor icalendar (due: nor typer, click)",
+            not {"textual", "icalendar", "rich"} & set(hygiene["compliance --help"])
+            and not hygiene["due"],
+        ),
     ]
     lines += ["", "| target | met |", "|---|---|"]
     lines += [f"| {name} | {'yes' if ok else 'NO'} |" for name, ok in checks]

@@ -940,9 +940,6 @@ def open_store(path: Path, *, create: bool = True) -> Store:
         if mode != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        # Reads through a memory map: a national 'due' reads thousands of summary rows, and a
-        # system call per page costs more than the rest of the lookup.
-        conn.execute("PRAGMA mmap_size = 268435456")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a compliance database ({exc})") from None
     store = Store(path, conn)
