@@ -433,3 +433,25 @@ def test_export_file_is_private_and_written_whole(cli, tmp_path) -> None:  # typ
     assert (
         out.read_text(encoding="utf-8").startswith("schema = 1") or "schema = 1" in out.read_text()
     )
+
+
+def test_load_takes_several_files_in_any_order(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Events in one file, their homes in another: the order they are named in does not matter."""
+    from pathlib import Path
+
+    split = Path(__file__).parent / "data" / "check" / "split"
+    answers = []
+    for n, files in enumerate(
+        (
+            [split / "homes.toml", split / "events.toml"],
+            [split / "events.toml", split / "homes.toml"],
+        )
+    ):
+        db = tmp_path / f"{n}.db"
+        res = cli("load", *map(str, files), db_path=db)
+        assert res.code == 0, res.err
+        answers.append(
+            cli("due", "--as-of", "2026-11-01", "--days", "60", "--format", "json", db_path=db).out
+        )
+    assert answers[0] == answers[1]
+    assert '"items": []' not in answers[0]

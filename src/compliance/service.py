@@ -495,20 +495,11 @@ class LoadResult:
 
 
 def parse_fixtures(paths: Sequence[Path], cat: Catalogue, known: dict[str, Home]) -> Fixture:
-    """Parse several files in order: later files may use the homes and rules of earlier ones."""
-    from .fixture import merge, parse_file
+    """Parse several files (and the files they include) as one set: each file knows the homes
+    and rules of all the others, so the order they are named in does not matter (as in check)."""
+    from .fixture import merge, parse_set, read_tree
 
-    parts: list[Fixture] = []
-    known = dict(known)
-    cat = Catalogue(dict(cat.rules), dict(cat.aliases))
-    for p in paths:
-        fx = parse_file(p, catalogue=cat, known_homes=known)
-        for h in fx.homes:
-            known[h.id] = h
-        for r in fx.rules:
-            cat.add(r)
-        parts.append(fx)
-    return merge(parts)
+    return merge(parse_set(read_tree(paths), catalogue=cat, known_homes=known))
 
 
 def load(net: Network, paths: Sequence[Path]) -> LoadResult:
