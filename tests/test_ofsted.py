@@ -342,3 +342,18 @@ def test_record_only_rule_owes_nothing(cli, db: Path) -> None:  # type: ignore[n
     assert due and not any(i["rule"] == "ofsted-other" for i in due + hist_items)
     listed = {r["key"]: r for r in cli("rules", "--format", "json").json()["items"]}
     assert listed["ofsted-other"]["cadence"] == "on record only: creates no obligation"
+
+
+def test_import_leaves_the_pending_index_up_to_date(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    from compliance import service
+    from compliance.service import Network
+    from compliance.store import open_store
+
+    assert imp(cli).code == 0
+    net = Network.open(open_store(db, create=False))
+    assert net.store.unindexed_homes() == []
+    assert net.store.index_fingerprint() == service.index_fingerprint(net)
+    day = dt.date(2024, 3, 1)
+    assert [i.as_dict() for i in service.due(net, day, 60)] == [
+        i.as_dict() for i in service.due(net, day, 60, use_index=False)
+    ]

@@ -240,3 +240,10 @@ def test_a_failed_write_leaves_the_index_as_it_was(
     assert net.store.counts()["events"] == 4  # the record rolled back with its index
     assert net.store.conn.execute("SELECT * FROM pending ORDER BY home, rule").fetchall() == rows
     assert net.store.unindexed_homes() == []
+
+
+def test_the_code_stamp_names_the_holidays_release() -> None:
+    """A new holidays release can move a bank holiday, so it is part of the fingerprint."""
+    import holidays
+
+    assert f"holidays-{holidays.__version__}.dist-info" in service._code_stamp()

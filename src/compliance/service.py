@@ -289,10 +289,22 @@ def reindex(net: Network, *, chunk: int = 500) -> int:
         until = as_of + dt.timedelta(days=INDEX_DAYS)
         beyond = (until + dt.timedelta(days=1)).isoformat()
         first_due: dict[tuple[str, str], dt.date] = {}
-        for it in occurrences(net, snap, Query(as_of, until, holidays=net.holidays)):
-            key = (it.home.id, it.rule.key)
-            if key not in first_due or it.occ.due < first_due[key]:
-                first_due[key] = it.occ.due
+        # Two passes: most pairs owe something within weeks (this month's visit), and a short
+        # horizon keeps the engine from listing two years of future months for each; only the
+        # pairs with nothing in it are asked again up to the full horizon. The earliest due date
+        # is the same either way (a longer horizon only adds occurrences due after the shorter).
+        near = min(until, as_of + dt.timedelta(days=62))
+        rest: dict[str, set[str]] | None = None
+        for horizon in (near, until):
+            q = Query(as_of, horizon, holidays=net.holidays)
+            for it in occurrences(net, snap, q, only=rest):
+                key = (it.home.id, it.rule.key)
+                if key not in first_due or it.occ.due < first_due[key]:
+                    first_due[key] = it.occ.due
+            rest = {
+                h.id: {r.key for r in net.cat.for_home(h) if (h.id, r.key) not in first_due}
+                for h in snap.homes
+            }
         for h in snap.homes:
             since = starts[h.id]
             home_rows.append((h.id, horizons.get(h.id, ""), since.isoformat() if since else None))
