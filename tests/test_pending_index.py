@@ -247,3 +247,15 @@ def test_the_code_stamp_names_the_holidays_release() -> None:
     import holidays
 
     assert f"holidays-{holidays.__version__}.dist-info" in service._code_stamp()
+
+
+def test_a_waived_gap_is_not_the_next_due(tmp_path: Path) -> None:
+    net = _demo_net(tmp_path)
+    service.waive(net, "north/reg44-visit/2024-03", "visitor ill", D("2024-06-01"))
+    row = net.store.conn.execute(
+        "SELECT next_due FROM pending WHERE home = 'north' AND rule = 'reg44-visit'"
+    ).fetchone()
+    assert row[0] == "2024-05-31"  # March is waived; May has no visit
+    assert [i["id"] for i in _agree(net, D("2024-06-01"), 0) if i["rule"] == "reg44-visit"] == [
+        "north/reg44-visit/2024-05"
+    ]

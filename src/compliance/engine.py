@@ -50,6 +50,9 @@ class Query:
     # it (a view from a start: the calendar's year, a feed's look-back). Open ones always stay.
     # Earlier events still count: only what is listed changes, never a computed date.
     start: dt.date | None = None
+    # Only the earliest open occurrence of each calendar-period rule (the pending index asks
+    # for no more; a home with no visit since 2014 would otherwise list 150 months).
+    first_only: bool = False
 
     def settled_before_start(self, due: dt.date, closed_on: dt.date | None) -> bool:
         s = self.start
@@ -214,6 +217,8 @@ def _period(
                     oid, home.id, rule.key, p.key, p.start, p.end, status, steps=tuple(steps)
                 )
             )
+            if q.first_only and not full:
+                break  # periods are visited in order: this is the earliest open one
     return out
 
 

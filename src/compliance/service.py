@@ -296,7 +296,7 @@ def reindex(net: Network, *, chunk: int = 500) -> int:
         near = min(until, as_of + dt.timedelta(days=62))
         rest: dict[str, set[str]] | None = None
         for horizon in (near, until):
-            q = Query(as_of, horizon, holidays=net.holidays)
+            q = Query(as_of, horizon, holidays=net.holidays, first_only=True)
             for it in occurrences(net, snap, q, only=rest):
                 key = (it.home.id, it.rule.key)
                 if key not in first_due or it.occ.due < first_due[key]:
