@@ -7,7 +7,6 @@ import http.client
 import json
 import logging
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -184,7 +183,9 @@ def test_not_found_looks_the_same_for_unknown_revoked_and_other_paths(served: Se
 
 def test_a_database_error_is_a_5xx_never_an_empty_calendar(served: Served, tmp_path: Path) -> None:
     broken = tmp_path / "broken.db"
-    shutil.copy(served.db, broken)
+    # a consistent copy (the backup API includes what is still in the WAL file)
+    with sqlite3.connect(served.db) as src, sqlite3.connect(broken) as dst:
+        src.backup(dst)
     con = sqlite3.connect(broken)
     con.execute("DROP TABLE summary")
     con.commit()
