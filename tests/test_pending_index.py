@@ -259,3 +259,19 @@ def test_a_waived_gap_is_not_the_next_due(tmp_path: Path) -> None:
     assert [i["id"] for i in _agree(net, D("2024-06-01"), 0) if i["rule"] == "reg44-visit"] == [
         "north/reg44-visit/2024-05"
     ]
+
+
+def test_the_commit_hook_makes_no_reference_cycle(tmp_path: Path) -> None:
+    """A network dropped is closed at once (a cycle would hold its connection, and WAL file,
+    until the garbage collector ran: the server opens one per request)."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        net = _net(tmp_path / "n.db")
+        store = weakref.ref(net.store)
+        del net
+        assert store() is None
+    finally:
+        gc.enable()

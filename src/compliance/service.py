@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +83,7 @@ class Network:
             store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
         )
         if index:
-            store.before_commit = lambda: reindex(net)
+            store.before_commit = partial(_reindex_hook, net.cat, net.holidays)
         return net
 
     def rule(self, name: str) -> Rule:
@@ -260,6 +261,10 @@ def index_fingerprint(net: Network) -> str:
     return (
         f"v{INDEX_VERSION}-{len(material)}-{zlib.crc32(material):08x}-{zlib.adler32(material):08x}"
     )
+
+
+def _reindex_hook(cat: Catalogue, holidays: BankHolidays, store: Store) -> None:
+    reindex(Network(store, cat, holidays))
 
 
 def reindex(net: Network, *, chunk: int = 500) -> int:

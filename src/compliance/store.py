@@ -213,9 +213,11 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
-        # Called inside every write transaction just before it commits (the service brings the
-        # pending index up to date there, so a write and its index land together or not at all).
-        self.before_commit: Callable[[], object] | None = None
+        # Called with this store inside every write transaction just before it commits (the
+        # service brings the pending index up to date there, so a write and its index land
+        # together or not at all). It must not hold the store itself: a reference cycle would
+        # keep the connection open until the garbage collector runs.
+        self.before_commit: Callable[[Store], object] | None = None
 
     # -- opening and migrations ----------------------------------------------------------------
 
@@ -271,7 +273,7 @@ class Store:
         else:
             try:
                 if self.before_commit is not None:
-                    self.before_commit()
+                    self.before_commit(self)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
