@@ -4,6 +4,7 @@ pytest-textual-snapshot needs pytest < 9 (see README), so these are plain golden
 ``App.export_screenshot()``. After a deliberate change, look at the new pictures first
 (``rsvg-convert tests/snapshots/tui-today.svg -o /tmp/today.png``), then regenerate them with
 ``UPDATE_SNAPSHOTS=1 pytest tests/test_tui_snapshots.py`` and commit them with the change.
+``SNAPSHOT_DUMP=DIR`` writes a picture that differs into DIR, to look at what changed.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def test_screen_matches_its_reviewed_snapshot(
         golden.write_text(svg, encoding="utf-8")
         if not UPDATE:
             pytest.fail(f"wrote a new snapshot {golden.name}: review it, then commit it")
+    if svg != golden.read_text(encoding="utf-8") and os.environ.get("SNAPSHOT_DUMP"):
+        Path(os.environ["SNAPSHOT_DUMP"], f"tui-{name}.svg").write_text(svg, encoding="utf-8")
     assert svg == golden.read_text(encoding="utf-8"), (
         f"{golden.name} differs: look at both pictures; if the change is intended, "
         "rerun with UPDATE_SNAPSHOTS=1"
