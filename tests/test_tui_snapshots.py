@@ -94,7 +94,9 @@ def shoot(db: Path, name: str) -> str:
     """The screen in colour (the rest of the suite runs with NO_COLOR, as in CI logs)."""
 
     async def go() -> str:
-        app = ComplianceApp(db, as_of=AS_OF)
+        # no live-reload poll: a reload landing mid-shot on a slow machine would make the
+        # picture depend on timing (test_tui.py tests the reload)
+        app = ComplianceApp(db, as_of=AS_OF, poll_seconds=3600)
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             await SCREENS[name](app, pilot)
