@@ -545,11 +545,17 @@ class Store:
             pairs.setdefault(home, set()).add(rule)
             if start:
                 since[home] = dt.date.fromisoformat(start)
+        # The summary rows of those pairs and of their triggers. A row-value IN over the
+        # pairs makes SQLite scan the summary in key order, reading the long date strings of the
+        # matching rows only: about half the time of one primary-key lookup per pair.
+        chosen = (
+            "SELECT p.home, {col} FROM pending p CROSS JOIN pending_homes ph "
+            f"WHERE ph.home = p.home AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}"
+        )
         for home, rule, dates, months, expiries in self.conn.execute(
-            "SELECT s.home, s.rule, s.dates, s.months, s.expiries FROM pending p "
-            "CROSS JOIN pending_homes ph CROSS JOIN summary s "
-            "WHERE ph.home = p.home AND s.home = p.home AND s.rule IN (p.rule, p.trigger) "
-            f"AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}",
+            "SELECT s.home, s.rule, s.dates, s.months, s.expiries FROM summary s "
+            f"WHERE (s.home, s.rule) IN ({chosen.format(col='p.rule')} UNION ALL "
+            f"{chosen.format(col='p.trigger')} AND p.trigger IS NOT NULL)",
             args,
         ):
             histories[(home, rule)] = History(dates, months, None, (), expiries)
