@@ -152,3 +152,33 @@ def test_a_start_bound_only_hides_occurrences_never_moves_them(
         if o.is_open or o.due >= start or (o.done_on is not None and o.done_on >= start)
     ]
     assert occ(Query(as_of, until, closed=True, start=start)) == expected
+
+
+def _month_keys(first: tuple[int, int], last: tuple[int, int]) -> list[str]:
+    out, (y, m) = [], first
+    while (y, m) <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+MONTHS = _month_keys((2014, 1), (2027, 12))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    present=st.sets(st.sampled_from(MONTHS)),
+    a=st.integers(min_value=0, max_value=len(MONTHS) - 1),
+    width=st.integers(min_value=0, max_value=60),
+    most=st.integers(min_value=0, max_value=10),
+)
+def test_gaps_found_on_the_summary_string_are_the_missing_months(
+    present: set[str], a: int, width: int, most: int
+) -> None:
+    keys = MONTHS[a : a + width + 1]
+    got = History("", ",".join(sorted(present))).missing_months(keys, most)
+    want = [k for k in keys if k not in present]
+    if got is None:
+        assert len(want) > most
+    else:
+        assert got == want

@@ -144,11 +144,14 @@ def _period(
     if last.start < first.start:
         return []
     full = q.closed or q.explain
+    gaps: list[str] | None = None
     if kind == "month":
         # Fast path: when every month from first to last holds an event, nothing is open.
         if not full and hist.covers_months(first.key, last.key, count_periods(first, last)):
             return []
-        keys: tuple[str, ...] | list[str] = hist.months
+        if not full:  # a few gaps: found on the summary string without splitting it
+            gaps = hist.missing_months(_expected_keys(kind, first.start, last.start))
+        keys: tuple[str, ...] | list[str] = () if gaps is not None else hist.months
     else:
         # Fast path: a few searches of the sorted dates, one per period, instead of the key of
         # every date (a national network asks this of every home).
@@ -175,6 +178,8 @@ def _period(
                 if not _settled(home, rule, period_of(d, kind), keyset, waivers, q)
             ]
         )
+    elif gaps is not None:
+        todo = [expected[k] for k in gaps]
     else:
         missing = expected.keys() - keyset  # a set difference in C: only the gaps are visited
         todo = sorted(expected[k] for k in missing)
@@ -252,6 +257,17 @@ def _covers(dates: tuple[str, ...], kind: str, first: dt.date, last: dt.date) ->
         if i == n or dates[i] > end:
             return False
     return True
+
+
+_KEYS: dict[tuple[str, dt.date, dt.date], list[str]] = {}
+
+
+def _expected_keys(kind: str, first: dt.date, last: dt.date) -> list[str]:
+    """The keys of every period from ``first`` to ``last``, in order (shared by homes)."""
+    k = (kind, first, last)
+    if k not in _KEYS:
+        _KEYS[k] = list(_expected(kind, first, last)[1])
+    return _KEYS[k]
 
 
 def _expected(kind: str, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[str, dt.date]]:

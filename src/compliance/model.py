@@ -221,6 +221,51 @@ class History:
 
         return bisect_right(months, last) - bisect_left(months, first) >= count
 
+    def missing_months(self, keys: list[str], most: int = 8) -> list[str] | None:
+        """The months of ``keys`` (every month of a range, sorted) with no event, in order; None
+        when this needs the split form instead (no raw summary string, or more than ``most``
+        gaps). On the raw string ("YYYY-MM," entries, 8 characters each, sorted and distinct)
+        binary searches find each gap without building a string per month: the months in the
+        range are a subset of ``keys``, so the entries line up with ``keys`` until each gap."""
+        raw = self._months
+        if not isinstance(raw, str) or not keys:
+            return None
+        n = (len(raw) + 1) // 8
+
+        def entry(i: int) -> str:
+            return raw[8 * i : 8 * i + 7]
+
+        def first_at_or_after(key: str) -> int:
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if entry(mid) < key:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+
+        lo = first_at_or_after(keys[0])
+        hi = first_at_or_after(keys[-1])
+        if hi < n and entry(hi) == keys[-1]:
+            hi += 1
+        gaps = len(keys) - (hi - lo)
+        if gaps > most:
+            return None
+        out: list[str] = []
+        t = 0  # keys[t:] still to look at; entry lo + t - len(out) lines up with keys[t]
+        while len(out) < gaps:
+            a, b = t, len(keys) - 1  # the first t in [a, b] whose key is not the aligned entry
+            while a < b:
+                mid = (a + b) // 2
+                if entry(lo + mid - len(out)) == keys[mid]:
+                    a = mid + 1
+                else:
+                    b = mid
+            out.append(keys[a])
+            t = a + 1
+        return out
+
     @property
     def months(self) -> tuple[str, ...]:
         if isinstance(self._months, str):
