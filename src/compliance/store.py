@@ -267,17 +267,12 @@ class Store:
             raise StoreError(f"{self.path} is busy or read-only ({exc}); try again") from None
         try:
             yield self.conn
+            if self.before_commit is not None:
+                self.before_commit(self)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        else:
-            try:
-                if self.before_commit is not None:
-                    self.before_commit(self)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -480,15 +475,13 @@ class Store:
 
     def horizons(self, ids: list[str]) -> dict[str, str]:
         """Per home, the date of its latest event of any kind (ISO); homes with none are absent."""
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
+        return {
+            home: last
             for home, last in self.conn.execute(
-                f"SELECT home, max(date) FROM events WHERE home IN ({','.join('?' * len(chunk))}) GROUP BY home",
-                chunk,
-            ):
-                out[home] = last
-        return out
+                "SELECT home, max(date) FROM events WHERE home IN (SELECT value FROM json_each(?)) GROUP BY home",
+                (json.dumps(ids),),
+            )
+        }
 
     def write_index(
         self,
