@@ -19,7 +19,6 @@ from .dates import (
     Period,
     add_months,
     add_years,
-    count_periods,
     period_key,
     period_key_iso,
     period_of,
@@ -144,13 +143,14 @@ def _period(
     if last.start < first.start:
         return []
     full = q.closed or q.explain
+    starts, order, expected = _expected(kind, first.start, last.start)
     gaps: list[str] | None = None
     if kind == "month":
         # Fast path: when every month from first to last holds an event, nothing is open.
-        if not full and hist.covers_months(first.key, last.key, count_periods(first, last)):
+        if not full and hist.covers_months(first.key, last.key, len(order)):
             return []
         if not full:  # a few gaps: found on the summary string without splitting it
-            gaps = hist.missing_months(_expected_keys(kind, first.start, last.start))
+            gaps = hist.missing_months(order)
         keys: tuple[str, ...] | list[str] = () if gaps is not None else hist.months
     else:
         # Fast path: a few searches of the sorted dates, one per period, instead of the key of
@@ -160,12 +160,11 @@ def _period(
         keys = sorted({period_key_iso(d, kind) for d in hist.dates})
         if not full:
             covered = bisect_right(keys, last.key) - bisect_left(keys, first.key)
-            if covered >= count_periods(first, last):
+            if covered >= len(order):
                 return []
     keyset = set(keys)
     out: list[Occurrence] = []
     window = True
-    starts, expected = _expected(kind, first.start, last.start)
     if full:
         # periods are independent of each other (C4): a period settled before q.start (an event
         # in it, or a waiver dated before q.start) is skipped; a missed one stays open and listed
@@ -239,7 +238,9 @@ def _settled(
     return w is not None and w.date < q.start
 
 
-_EXPECTED: dict[tuple[str, dt.date, dt.date], tuple[list[dt.date], dict[str, dt.date]]] = {}
+_EXPECTED: dict[
+    tuple[str, dt.date, dt.date], tuple[list[dt.date], list[str], dict[str, dt.date]]
+] = {}
 _BOUNDS: dict[tuple[str, dt.date, dt.date], list[tuple[str, str]]] = {}
 
 
@@ -249,7 +250,7 @@ def _covers(dates: tuple[str, ...], kind: str, first: dt.date, last: dt.date) ->
     k = (kind, first, last)
     bounds = _BOUNDS.get(k)
     if bounds is None:
-        starts, _ = _expected(kind, first, last)
+        starts, _, _ = _expected(kind, first, last)
         bounds = _BOUNDS[k] = [(s.isoformat(), period_of(s, kind).end.isoformat()) for s in starts]
     n = len(dates)
     for start, end in bounds:
@@ -259,24 +260,17 @@ def _covers(dates: tuple[str, ...], kind: str, first: dt.date, last: dt.date) ->
     return True
 
 
-_KEYS: dict[tuple[str, dt.date, dt.date], list[str]] = {}
-
-
-def _expected_keys(kind: str, first: dt.date, last: dt.date) -> list[str]:
-    """The keys of every period from ``first`` to ``last``, in order (shared by homes)."""
-    k = (kind, first, last)
-    if k not in _KEYS:
-        _KEYS[k] = list(_expected(kind, first, last)[1])
-    return _KEYS[k]
-
-
-def _expected(kind: str, first: dt.date, last: dt.date) -> tuple[list[dt.date], dict[str, dt.date]]:
-    """Every period start from ``first`` to ``last`` and a key -> start map (shared by homes)."""
+def _expected(
+    kind: str, first: dt.date, last: dt.date
+) -> tuple[list[dt.date], list[str], dict[str, dt.date]]:
+    """Every period from ``first`` to ``last``: their starts, their keys (both in order) and a
+    key -> start map (shared by homes)."""
     k = (kind, first, last)
     if k not in _EXPECTED:
         p0, p1 = period_of(first, kind), period_of(last, kind)
         starts = period_starts(p0, p1)
-        _EXPECTED[k] = (starts, {period_key(s, kind): s for s in starts})
+        keys = [period_key(s, kind) for s in starts]
+        _EXPECTED[k] = (starts, keys, dict(zip(keys, starts, strict=True)))
     return _EXPECTED[k]
 
 
