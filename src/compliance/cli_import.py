@@ -82,12 +82,11 @@ def ofsted(
         if store is not None and not dry_run:
             # one pass of the pending index over every home the files touched (per file
             # would repeat it for the homes that appear in every year)
-            from .service import Network
+            from .service import Network, update_index
 
             if sys.stderr.isatty():
                 sys.stderr.write("Indexing what is due…\n")
-            with Network.open(store).store.transaction():
-                pass
+            update_index(Network.open(store, index=False))
     finally:
         if store is not None:
             store.close()

@@ -263,6 +263,13 @@ def index_fingerprint(net: Network) -> str:
     )
 
 
+def update_index(net: Network) -> int:
+    """Bring the pending index up to date now, in a transaction of its own (after an upgrade, an
+    import or a bulk load). Returns the homes indexed."""
+    with net.store.transaction():
+        return reindex(net)
+
+
 def _reindex_hook(cat: Catalogue, holidays: BankHolidays, store: Store) -> None:
     reindex(Network(store, cat, holidays))
 
@@ -694,11 +701,12 @@ def close_action(
 
 
 def init_network(net: Network, name: str | None) -> None:
-    """Name the network; on an existing database, also bring the pending index up to date (the
-    commit does that: after an upgrade, the first write would otherwise do it)."""
-    with net.store.transaction():
-        if name:
+    """Name the network, and bring the pending index up to date (on an existing database after
+    an upgrade; the first write would otherwise do it)."""
+    if name:
+        with net.store.transaction():
             net.store.put_network({"name": name})
+    update_index(net)
 
 
 def parse_when(date_text: str | None, at_text: str | None, as_of: dt.date) -> dt.date | dt.datetime:
