@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from .errors import InvalidInput
-from .shell import STATE, run_due, run_overdue
+from .shell import STATE, listing_out, run_due, run_overdue
 from .shell import as_of_date as _as_of
 from .shell import colour as _colour
 from .shell import db_path as _db_path
@@ -190,7 +190,6 @@ def homes(fmt: Format = Fmt.table) -> None:
 
     Example: compliance homes --format csv
     """
-    from . import output
 
     net = _net()
     hs = net.store.homes()
@@ -199,16 +198,9 @@ def homes(fmt: Format = Fmt.table) -> None:
         [h.id, h.name, h.nation, h.secure, h.yjb, h.since.isoformat() if h.since else None, h.urn]
         for h in hs
     ]
-    if fmt is Fmt.json:
-        _emit(output.to_json({"items": [dict(zip(headers, r, strict=True)) for r in rows]}))
-    elif fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-    else:
-        _emit(
-            output.table(headers, rows)
-            if rows
-            else "No homes yet: 'compliance load FILE' or 'compliance demo'."
-        )
+    listing_out(
+        fmt.value, headers, rows, empty="No homes yet: 'compliance load FILE' or 'compliance demo'."
+    )
 
 
 @app.command()
@@ -223,7 +215,6 @@ def rules(
 
     Example: compliance rules --home northgate
     """
-    from . import output
     from .rules import catalogue
 
     if _db_path().exists():
@@ -262,21 +253,11 @@ def rules(
         ]
         for r in rs
     ]
-    if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {
-                    "items": [
-                        dict(zip(headers, row, strict=True)) | {"note": r.note}
-                        for row, r in zip(rows, rs, strict=True)
-                    ]
-                }
-            )
-        )
-    elif fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-    else:
-        _emit(output.table(headers[:6], [row[:6] for row in rows]))
+    items = [
+        dict(zip(headers, row, strict=True)) | {"note": r.note}
+        for row, r in zip(rows, rs, strict=True)
+    ]
+    listing_out(fmt.value, headers, rows, empty=None, items=items, shown=6)
 
 
 @app.command()
@@ -460,7 +441,6 @@ def history(
 
       compliance history northgate --events --format csv
     """
-    from . import output
     from .service import home_occurrences
 
     day = _as_of(as_of)
@@ -503,31 +483,15 @@ def history(
             ]
             for e in evs
         ]
-        if fmt is Fmt.json:
-            _emit(
-                output.to_json(
-                    {"home": h.id, "items": [dict(zip(headers, r, strict=True)) for r in rows]}
-                )
-            )
-        elif fmt is Fmt.csv:
-            _emit(output.to_csv(headers, rows))
-        else:
-            _emit(
-                output.table(headers[:8], [r[:8] for r in rows]) if rows else "No events recorded."
-            )
+        listing_out(
+            fmt.value, headers, rows, empty="No events recorded.", extra={"home": h.id}, shown=8
+        )
         return
     items = home_occurrences(net, h.id, day, day)
     if rule:
         keys = {net.rule(x).key for x in rule}
         items = [it for it in items if it.rule.key in keys]
     items.sort(key=lambda it: (it.rule.key, it.occ.due))
-    if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {"as_of": day.isoformat(), "home": h.id, "items": [it.as_dict() for it in items]}
-            )
-        )
-        return
     headers = ["rule", "period", "due", "status", "done on", "id"]
     rows = [
         [
@@ -540,14 +504,15 @@ def history(
         ]
         for it in items
     ]
-    if fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-    else:
-        _emit(
-            output.table(headers, rows, colour_col=3, colour=_colour())
-            if rows
-            else "Nothing owed yet."
-        )
+    listing_out(
+        fmt.value,
+        headers,
+        rows,
+        empty="Nothing owed yet.",
+        extra={"as_of": day.isoformat(), "home": h.id},
+        items=[it.as_dict() for it in items],
+        colour_col=3,
+    )
 
 
 @app.command()
@@ -700,7 +665,6 @@ def action_list(
 
     Example: compliance action list --home northgate --format json
     """
-    from . import output
     from .service import action_items
 
     day = _as_of(as_of)
@@ -720,23 +684,14 @@ def action_list(
         ]
         for it in items
     ]
-    if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {
-                    "as_of": day.isoformat(),
-                    "items": [dict(zip(headers, r, strict=True)) for r in rows],
-                }
-            )
-        )
-    elif fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-    else:
-        _emit(
-            output.table(headers, rows, colour_col=5, colour=_colour())
-            if rows
-            else "No open actions."
-        )
+    listing_out(
+        fmt.value,
+        headers,
+        rows,
+        empty="No open actions.",
+        extra={"as_of": day.isoformat()},
+        colour_col=5,
+    )
 
 
 # Commands of the other shells (feeds, check, import) live in their own modules and register

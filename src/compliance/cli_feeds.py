@@ -13,7 +13,7 @@ import typer
 from .cli import AsOf, Fmt, Format, Homes, Rules, app, write_atomic
 from .errors import InvalidInput
 from .shell import as_of_date as _as_of
-from .shell import emit as _emit
+from .shell import listing_out
 from .shell import open_network as _net
 
 feeds_app = typer.Typer(
@@ -185,7 +185,7 @@ def feeds_list(
 
     Example: compliance feeds list --format json
     """
-    from . import feeds, output
+    from . import feeds
 
     subs = feeds.subscriptions(_net(), include_revoked=all_)
     headers = ["name", "homes", "rules", "created", "revoked", "hash"]
@@ -200,32 +200,24 @@ def feeds_list(
         ]
         for s in subs
     ]
-    if fmt is Fmt.json:
-        _emit(
-            output.to_json(
-                {
-                    "items": [
-                        {
-                            "name": s.name,
-                            "homes": list(s.homes) or None,
-                            "rules": list(s.rules) or None,
-                            "created": s.created_at,
-                            "revoked": s.revoked_at,
-                            "hash_prefix": s.hash_prefix,
-                        }
-                        for s in subs
-                    ]
-                }
-            )
-        )
-    elif fmt is Fmt.csv:
-        _emit(output.to_csv(headers, rows))
-    else:
-        _emit(
-            output.table(headers, rows)
-            if rows
-            else "No subscriptions: 'compliance feeds add NAME --home ID' creates one."
-        )
+    items = [
+        {
+            "name": s.name,
+            "homes": list(s.homes) or None,
+            "rules": list(s.rules) or None,
+            "created": s.created_at,
+            "revoked": s.revoked_at,
+            "hash_prefix": s.hash_prefix,
+        }
+        for s in subs
+    ]
+    listing_out(
+        fmt.value,
+        headers,
+        rows,
+        empty="No subscriptions: 'compliance feeds add NAME --home ID' creates one.",
+        items=items,
+    )
 
 
 @feeds_app.command("revoke")

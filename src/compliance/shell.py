@@ -68,6 +68,36 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
+def listing_out(
+    fmt: str,
+    headers: list[str],
+    rows: list[list[Any]],
+    *,
+    empty: str | None,
+    extra: dict[str, Any] | None = None,
+    items: list[dict[str, Any]] | None = None,
+    shown: int | None = None,
+    colour_col: int | None = None,
+) -> None:
+    """A listing as JSON (the ``extra`` keys, then ``items``: by default each row keyed by its
+    headers), CSV (every column), or a table of the first ``shown`` columns (``empty`` instead
+    when there are no rows and it is given; the state in ``colour_col`` picks the colour)."""
+    from . import output
+
+    if fmt == "json":
+        if items is None:
+            items = [dict(zip(headers, r, strict=True)) for r in rows]
+        emit(output.to_json({**(extra or {}), "items": items}))
+    elif fmt == "csv":
+        emit(output.to_csv(headers, rows))
+    elif not rows and empty is not None:
+        emit(empty)
+    else:
+        n = len(headers) if shown is None else shown
+        paint = colour_col is not None and colour()
+        emit(output.table(headers[:n], [r[:n] for r in rows], colour_col=colour_col, colour=paint))
+
+
 def items_out(
     items: list[Any], fmt: str, as_of: dt.date, extra: dict[str, Any], empty: str
 ) -> None:
