@@ -151,9 +151,7 @@ def collect(
     """
     if days < 0 or history_days < 0:
         raise InvalidInput("--days and --history-days must be 0 or more")
-    for h in homes or ():
-        net.store.home(h)  # NotFound names it
-    keys = [net.rule(r).key for r in rules] if rules else None
+    keys = net.filters(homes, rules)
     snap = net.store.snapshot(list(homes) if homes else None, open_actions_only=False)
     if homes:
         events = [

@@ -92,6 +92,15 @@ class Network:
             raise InvalidInput(f"unknown rule {name!r}{self.cat.suggest(name)}")
         return self.cat.rules[key]
 
+    def filters(
+        self, homes: Sequence[str] | None, rules: Sequence[str] | None = None
+    ) -> list[str] | None:
+        """Check the --home and --rule filters of a listing (an unknown one is an error that
+        names it); returns the rules' keys (aliases resolved), or None for every rule."""
+        for h in homes or ():
+            self.store.home(h)
+        return [self.rule(r).key for r in rules] if rules else None
+
 
 def effective_since(home: Home, snap_first: dict[str, dt.date]) -> dt.date | None:
     return home.since or snap_first.get(home.id)
@@ -168,9 +177,7 @@ def due(
     (the same answer, slower: tests and benchmarks compare the two)."""
     if days < 0:
         raise InvalidInput("--days must be 0 or more")
-    for h in homes or ():
-        net.store.home(h)
-    keys = [net.rule(r).key for r in rules] if rules else None
+    keys = net.filters(homes, rules)
     until = as_of + dt.timedelta(days=days)
     q = Query(as_of, until, holidays=net.holidays)
     planned = (
@@ -744,8 +751,7 @@ def action_items(
     include_closed: bool = False,
 ) -> list[ActionItem]:
     """Actions with their state (open ones unless ``include_closed``), soonest first."""
-    for h in homes or ():
-        net.store.home(h)
+    net.filters(homes)
     snap = net.store.snapshot(
         homes or None, open_actions_only=not include_closed, as_of=as_of, histories=False
     )
