@@ -25,6 +25,7 @@ from .dates import (
     period_starts,
 )
 from .model import Action, Cadence, History, Home, Occurrence, Rule, occurrence_id
+from .status import URGENCY, status_at
 from .workdays import BankHolidays
 
 EMPTY = History()
@@ -49,9 +50,6 @@ class Query:
     # it (a view from a start: the calendar's year, a feed's look-back). Open ones always stay.
     # Earlier events still count: only what is listed changes, never a computed date.
     start: dt.date | None = None
-    # Only the earliest open occurrence of each calendar-period rule (the pending index asks
-    # for no more; a home with no visit since 2014 would otherwise list 150 months).
-    first_only: bool = False
 
     def settled_before_start(self, due: dt.date, closed_on: dt.date | None) -> bool:
         s = self.start
@@ -60,13 +58,48 @@ class Query:
     holidays: BankHolidays = field(default_factory=BankHolidays)
 
 
+def due_from(due: dt.date, window_start: dt.date, lead: int, window: bool) -> dt.date:
+    """The first day an open occurrence counts as ``due`` (before it, ``upcoming``): the start of
+    its window for rules that have one (calendar periods, "within N days of"), and in any case
+    the start of the rule's lead time."""
+    lead_start = due - dt.timedelta(days=lead)
+    return min(window_start, lead_start) if window else lead_start
+
+
 def status_of(due: dt.date, window_start: dt.date, as_of: dt.date, lead: int, window: bool) -> str:
-    """C1: overdue from the day after the due date; due when the window is open or inside the lead."""
-    if as_of > due:
-        return "overdue"
-    if (window and as_of >= window_start) or as_of >= due - dt.timedelta(days=lead):
-        return "due"
-    return "upcoming"
+    return status_at(due, due_from(due, window_start, lead, window), as_of)
+
+
+def _open(
+    oid: str,
+    home: Home,
+    rule: Rule,
+    period: str,
+    start: dt.date,
+    due: dt.date,
+    q: Query,
+    window: bool,
+    steps: list[str],
+    title: str | None = None,
+) -> Occurrence:
+    """An open occurrence as of ``q.as_of``, with the day it turns due (what the agenda keeps);
+    with ``q.explain``, the status step closes ``steps``."""
+    frm = due_from(due, start, rule.lead_days, window)
+    status = status_at(due, frm, q.as_of)
+    if q.explain:
+        steps.append(_status_step(status, due, q.as_of, rule.lead_days, window))
+    return Occurrence(
+        oid,
+        home.id,
+        rule.key,
+        period,
+        start,
+        due,
+        status,
+        title=title,
+        steps=tuple(steps),
+        due_from=frm,
+    )
 
 
 def _status_step(status: str, due: dt.date, as_of: dt.date, lead: int, window: bool) -> str:
@@ -212,17 +245,9 @@ def _period(
                     steps.append(f"No event in the period; waived on {w.date}: {w.reason}")
                 out.append(_waived(oid, home, rule, p.key, p.start, p.end, w, steps))
         else:
-            status = status_of(p.end, p.start, q.as_of, rule.lead_days, window)
             if q.explain:
                 steps.append("No event recorded in this period.")
-                steps.append(_status_step(status, p.end, q.as_of, rule.lead_days, window))
-            out.append(
-                Occurrence(
-                    oid, home.id, rule.key, p.key, p.start, p.end, status, steps=tuple(steps)
-                )
-            )
-            if q.first_only and not full:
-                break  # periods are visited in order: this is the earliest open one
+            out.append(_open(oid, home, rule, p.key, p.start, p.end, q, window, steps))
     return out
 
 
@@ -419,22 +444,9 @@ def _gap(
                 )
             anchor, label = day, "the previous event on"
             continue
-        status = status_of(due, anchor + ONE_DAY, q.as_of, rule.lead_days, False)
         if q.explain:
             s.append("No later event recorded.")
-            s.append(_status_step(status, due, q.as_of, rule.lead_days, False))
-        out.append(
-            Occurrence(
-                oid,
-                home.id,
-                rule.key,
-                due.isoformat(),
-                anchor + ONE_DAY,
-                due,
-                status,
-                steps=tuple(s),
-            )
-        )
+        out.append(_open(oid, home, rule, due.isoformat(), anchor + ONE_DAY, due, q, False, s))
         return out
 
 
@@ -506,22 +518,9 @@ def _expiry(
             oid = occurrence_id(home.id, rule.key, due.isoformat())
             if q.explain:
                 s.append(f"Reckoned from the waived expiry: {grant} + {c.interval_text()} = {due}.")
-        status = status_of(due, grant + ONE_DAY, q.as_of, rule.lead_days, False)
         if q.explain:
             s.append("No renewal recorded.")
-            s.append(_status_step(status, due, q.as_of, rule.lead_days, False))
-        out.append(
-            Occurrence(
-                oid,
-                home.id,
-                rule.key,
-                due.isoformat(),
-                grant + ONE_DAY,
-                due,
-                status,
-                steps=tuple(s),
-            )
-        )
+        out.append(_open(oid, home, rule, due.isoformat(), grant + ONE_DAY, due, q, False, s))
     return out
 
 
@@ -591,11 +590,9 @@ def _after(
                 s.append(f"Waived on {w.date}: {w.reason}.")
                 out.append(_waived(oid, home, rule, t_iso, t, due, w, s))
             continue
-        status = status_of(due, t, q.as_of, rule.lead_days, True)
         if q.explain:
             s.append(f"No {rule.key} recorded on or after {t}.")
-            s.append(_status_step(status, due, q.as_of, rule.lead_days, True))
-        out.append(Occurrence(oid, home.id, rule.key, t_iso, t, due, status, steps=tuple(s)))
+        out.append(_open(oid, home, rule, t_iso, t, due, q, True, s))
     return out
 
 
@@ -667,18 +664,8 @@ def _actions(
                     )
                 )
             continue
-        status = status_of(a.due, start, q.as_of, rule.lead_days, False)
-        if q.explain:
-            s.append(_status_step(status, a.due, q.as_of, rule.lead_days, False))
-        out.append(
-            Occurrence(
-                oid, home.id, rule.key, a.id, start, a.due, status, title=a.title, steps=tuple(s)
-            )
-        )
+        out.append(_open(oid, home, rule, a.id, start, a.due, q, False, s, a.title))
     return out
-
-
-URGENCY = {"overdue": 0, "due": 1, "upcoming": 2}
 
 
 def sort_key(o: Occurrence) -> tuple[dt.date, int, str, str, str]:

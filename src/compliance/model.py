@@ -331,6 +331,7 @@ class Occurrence:
     reason: str | None = None  # waiver reason
     title: str | None = None  # for actions: the action's own title
     steps: tuple[str, ...] = ()
+    due_from: dt.date | None = None  # open ones: the first day it counts as due (engine.due_from)
 
     @property
     def is_open(self) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import engine
+from . import agenda, engine
 from .dates import local_date, parse_date, period_from_key, to_utc
 from .engine import Query, Waiver
 from .errors import FixtureError, InvalidInput, NotFound
@@ -24,6 +24,7 @@ from .model import (
     split_occurrence_id,
 )
 from .rules import Catalogue, catalogue
+from .status import status_at
 from .store import Snapshot, Store
 from .workdays import BankHolidays
 
@@ -83,7 +84,7 @@ class Network:
             store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
         )
         if index:
-            store.before_commit = partial(_reindex_hook, net.cat, net.holidays)
+            store.before_commit = _reindex_hook
         return net
 
     def rule(self, name: str) -> Rule:
@@ -173,168 +174,145 @@ def due(
 ) -> list[Item]:
     """Open occurrences due on or before ``as_of + days`` (overdue ones included), most urgent first.
 
-    ``use_index=False`` runs the engine on every pair instead of the pending index's selection
-    (the same answer, slower: tests and benchmarks compare the two)."""
+    The homes the agenda vouches for are read from it; the others are computed by the engine.
+    ``use_index=False`` computes every home (the same answer, slower: tests and benchmarks
+    compare the two)."""
     if days < 0:
         raise InvalidInput("--days must be 0 or more")
     keys = net.filters(homes, rules)
     until = as_of + dt.timedelta(days=days)
     q = Query(as_of, until, holidays=net.holidays)
-    planned = (
-        net.store.index_snapshot(index_fingerprint(net), as_of, until, homes or None)
-        if use_index
-        else None
-    )
-    if planned is None:  # no index for these rules and this code: compute every pair
-        snap = net.store.snapshot(homes or None, as_of=as_of)
-        items = occurrences(net, snap, q, rules=keys)
+    conn = net.store.conn
+    if use_index and agenda.is_current(conn):
+        full = agenda.unvouched(conn, as_of, until, homes)
+        items = (
+            occurrences(net, net.store.snapshot(full, as_of=as_of), q, rules=keys) if full else []
+        )
+        items += agenda_items(net, agenda.rows(conn, as_of, until, homes, keys), as_of)
+        items.sort(key=lambda it: engine.sort_key(it.occ))
     else:
-        snap, pairs = planned
-        items = occurrences(net, snap, q, rules=keys, only=pairs)
+        items = occurrences(net, net.store.snapshot(homes or None, as_of=as_of), q, rules=keys)
     wanted = set(statuses) if statuses else None
     return [
         it for it in items if it.occ.due <= until and (wanted is None or it.occ.status in wanted)
     ]
 
 
-# -- the pending index ---------------------------------------------------------------------------
-#
-# ``due`` on a national network would otherwise run the engine on every (home, rule) pair, most of
-# which owe nothing for months. The store keeps, per pair, the earliest due date the engine found
-# open (``next_due``), computed here by the engine itself with the log as it stands and written in
-# the same transaction as the write that changed it. A query on ``as_of`` up to ``until`` computes
-# only the pairs whose next_due is on or before ``until``, and every pair of a home the index
-# cannot vouch for. That is exact, not an approximation: for any as_of on or after the home's
-# latest event, the open occurrences of a pair depend on the log, not on as_of (which only sets
-# their status), so an open occurrence due by ``until`` can only exist where next_due <= until.
-# Every listed date is still computed by the engine at query time.
+def agenda_items(net: Network, rows: list[agenda.Row], as_of: dt.date) -> list[Item]:
+    """The agenda's rows as listing items, their status as of ``as_of``."""
+    homes = {h.id: h for h in net.store.homes({r[0] for r in rows})} if rows else {}
+    day = as_of.isoformat()
+    d = dt.date.fromisoformat
+    return [
+        Item(
+            Occurrence(
+                f"{home}/{rule}/{period}",
+                home,
+                rule,
+                period,
+                d(start),
+                d(due),
+                status_at(due, frm, day),
+                title=title,
+                due_from=d(frm),
+            ),
+            homes[home],
+            net.cat.rules[rule],
+            as_of,
+        )
+        for home, rule, period, start, due, frm, title in rows
+    ]
 
-INDEX_VERSION = 1
-INDEX_DAYS = 800  # the index looks this far past the latest event; further pairs get computed
-_CODE_STAMP: str | None = None
 
-
-def _code_stamp() -> str:
-    """What the index's results depend on besides the data: this code and the holidays release."""
-    global _CODE_STAMP
-    if _CODE_STAMP is None:
-        import os
-        import sys
-        import zlib
-
-        here = Path(__file__).resolve().parent
-        parts = []
-        for name in ("engine", "dates", "workdays", "model", "rules", "service", "store"):
-            try:
-                data = (here / f"{name}.py").read_bytes()
-                parts.append(f"{name}:{len(data)}:{zlib.crc32(data):08x}")
-            except OSError:
-                parts.append(f"{name}:?")
-        # the holidays release, from its dist-info name (importlib.metadata costs 100 ms here)
-        found = "?"
-        for entry in sys.path:
-            try:
-                names = os.listdir(entry or ".")
-            except OSError:
-                continue
-            hits = [n for n in names if n.startswith("holidays-") and n.endswith(".dist-info")]
-            if hits:
-                found = max(hits)
-                break
-        parts.append(found)
-        _CODE_STAMP = ";".join(parts)
-    return _CODE_STAMP
+# -- keeping the agenda (see compliance.agenda) ---------------------------------------------------
 
 
 def index_fingerprint(net: Network) -> str:
-    """Identifies the rules, bank holiday overrides and code an index was computed with."""
-    import json
-    import zlib
-
-    from .rules import rule_to_dict
-
-    material = json.dumps(
-        [
-            INDEX_VERSION,
-            INDEX_DAYS,
-            [rule_to_dict(net.cat.rules[k]) for k in sorted(net.cat.rules)],
-            sorted(net.cat.aliases.items()),
-            [(o.nation, o.date.isoformat(), o.op, o.name) for o in net.holidays.overrides],
-            _code_stamp(),
-        ],
-        sort_keys=True,
-        default=str,
-    ).encode()
-    return (
-        f"v{INDEX_VERSION}-{len(material)}-{zlib.crc32(material):08x}-{zlib.adler32(material):08x}"
-    )
+    """Identifies the code, rule packs, user rules and bank holiday overrides of the database."""
+    return agenda.fingerprint(net.store.conn)
 
 
 def update_index(net: Network) -> int:
-    """Bring the pending index up to date now, in a transaction of its own (after an upgrade, an
+    """Bring the agenda up to date now, in a transaction of its own (after an upgrade, an
     import or a bulk load). Returns the homes indexed."""
     with net.store.transaction():
         return reindex(net)
 
 
-def _reindex_hook(cat: Catalogue, holidays: BankHolidays, store: Store) -> None:
-    reindex(Network(store, cat, holidays))
-
-
 def reindex(net: Network, *, chunk: int = 500) -> int:
-    """Bring the pending index up to date: every home when the rules, holidays or code changed,
-    else the homes written since. Call inside a write transaction. Returns the homes indexed."""
-    store = net.store
-    fingerprint = index_fingerprint(net)
+    """Bring the agenda up to date: every home when the rules, holidays or code changed, else
+    the homes written since. Call inside a write transaction. Returns the homes indexed."""
+    return _reindex_hook(net.store, chunk=chunk)
+
+
+def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
+    """:func:`reindex` of a store. The rules and bank holidays are read from the database as it
+    stands in this transaction (a rule file loaded in it included), not taken from a network
+    opened before the write."""
+    fresh = Network(
+        store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
+    )
+    fingerprint = agenda.fingerprint(store.conn)
     everything = store.index_fingerprint() != fingerprint
     ids = [h.id for h in store.homes()] if everything else store.unindexed_homes()
+    aliases: dict[str, list[str]] = {}
+    for name, key in sorted(fresh.cat.aliases.items()):
+        aliases.setdefault(key, []).append(name)
+    rule_rows = [
+        (
+            r.key,
+            r.title,
+            r.source,
+            r.basis,
+            json.dumps(aliases.get(r.key, [])),
+            *agenda.rule_fragments(r.title, r.source, r.basis),
+        )
+        for r in fresh.cat.rules.values()
+    ]
     if not ids:
         if everything:
-            store.write_index(fingerprint, (), (), everything=True)
+            store.write_index(fingerprint, (), (), rule_rows, everything=True)
         return 0
     horizons = store.horizons(ids)
-    home_rows: list[tuple[str, str, str | None]] = []
-    pair_rows: list[tuple[str, str, str, str | None]] = []
-    for i in range(0, len(ids), chunk):
+    for i in range(0, len(ids), chunk):  # written chunk by chunk: a national agenda is large
         snap = store.snapshot(ids[i : i + chunk])
         starts = {h.id: effective_since(h, snap.first_event) for h in snap.homes}
         dates = [dt.date.fromisoformat(horizons[h.id]) for h in snap.homes if h.id in horizons]
         dates += [d for d in starts.values() if d is not None]
-        if not dates:  # nothing recorded and no start date anywhere in the chunk: nothing owed
-            home_rows += [(h.id, horizons.get(h.id, ""), None) for h in snap.homes]
-            continue
-        # One date for the chunk, on or after every home's latest event (see above).
-        as_of = max(dates)
-        until = as_of + dt.timedelta(days=INDEX_DAYS)
-        beyond = (until + dt.timedelta(days=1)).isoformat()
-        first_due: dict[tuple[str, str], dt.date] = {}
-        # Two passes: most pairs owe something within weeks (this month's visit), and a short
-        # horizon keeps the engine from listing two years of future months for each; only the
-        # pairs with nothing in it are asked again up to the full horizon. The earliest due date
-        # is the same either way (a longer horizon only adds occurrences due after the shorter).
-        near = min(until, as_of + dt.timedelta(days=62))
-        rest: dict[str, set[str]] | None = None
-        for horizon in (near, until):
-            q = Query(as_of, horizon, holidays=net.holidays, first_only=True)
-            for it in occurrences(net, snap, q, only=rest):
-                key = (it.home.id, it.rule.key)
-                if key not in first_due or it.occ.due < first_due[key]:
-                    first_due[key] = it.occ.due
-            rest = {
-                h.id: {r.key for r in net.cat.for_home(h) if (h.id, r.key) not in first_due}
-                for h in snap.homes
-            }
+        # One date for the chunk, on or after every home's latest event (see compliance.agenda):
+        # the open occurrences due by ``until`` are the same for every later as-of.
+        as_of = max(dates, default=dt.date.min)
+        until = as_of + dt.timedelta(days=agenda.INDEX_DAYS) if dates else dt.date.max
+        rows: list[agenda.Row] = []
+        for it in occurrences(fresh, snap, Query(as_of, until, holidays=fresh.holidays)):
+            o = it.occ
+            assert o.due_from is not None  # the engine sets it on every open occurrence
+            rows.append(
+                (
+                    o.home,
+                    o.rule,
+                    o.period,
+                    o.window_start.isoformat(),
+                    o.due.isoformat(),
+                    o.due_from.isoformat(),
+                    o.title,
+                )
+            )
+        home_rows = []
         for h in snap.homes:
             since = starts[h.id]
-            home_rows.append((h.id, horizons.get(h.id, ""), since.isoformat() if since else None))
-            if since is None:
-                continue  # the engine owes nothing for such a home; an event or action reindexes it
-            for rule in net.cat.for_home(h):
-                d = first_due.get((h.id, rule.key))
-                trigger = rule.cadence.after if rule.cadence.kind == "after" else None
-                pair_rows.append((h.id, rule.key, d.isoformat() if d else beyond, trigger))
-    store.write_index(fingerprint, home_rows, pair_rows, everything=everything)
-    return len(home_rows)
+            # a home owing nothing (no start, no record) owes nothing until a write reindexes it
+            last = until if since is not None else dt.date.max
+            home_rows.append(
+                (
+                    h.id,
+                    horizons.get(h.id, ""),
+                    since.isoformat() if since else None,
+                    last.isoformat(),
+                )
+            )
+        store.write_index(fingerprint, home_rows, rows, rule_rows, everything=everything and i == 0)
+    return len(ids)
 
 
 def full_histories(store: Store, home: str) -> dict[tuple[str, str], History]:

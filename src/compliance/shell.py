@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,16 @@ def open_network(create: bool = False) -> Any:
 
 
 def as_of_date(text: str | None) -> dt.date:
-    from .clock import today
-    from .dates import parse_date
-
     if text is None:
+        from .clock import today
+
         return today()
+    try:
+        return dt.date.fromisoformat(text.strip())  # what dates.parse_date accepts
+    except ValueError:
+        pass
+    from .dates import parse_date  # for its message (dates is not light to import)
+
     try:
         return parse_date(text)
     except ValueError as exc:
@@ -99,46 +104,101 @@ def listing_out(
 
 
 def items_out(
-    items: list[Any], fmt: str, as_of: dt.date, extra: dict[str, Any], empty: str
+    items: Iterable[str], fmt: str, as_of: dt.date, extra: dict[str, Any], empty: str
 ) -> None:
+    """A listing of occurrences, given as the JSON texts of its items (``--format json``'s): JSON
+    is written as they come, so a listing of any length takes little memory."""
+    import json
+
     from . import output
 
     if fmt == "json":
-        emit(
-            output.to_json(
-                {"as_of": as_of.isoformat(), **extra, "items": [it.as_dict() for it in items]}
-            )
-        )
+        head = output.to_json({"as_of": as_of.isoformat(), **extra, "items": []})
+        out = sys.stdout
+        out.write(head[:-2])  # everything up to the items' closing "]}"
+        sep = ""
+        for text in items:
+            out.write(sep + text)
+            sep = ", "
+        out.write("]}\n")
+        out.flush()
         return
+    found = [json.loads(text) for text in items]
     headers = ["due", "days", "status", "home", "rule", "title", "id"]
-    rows = [
-        [
-            it.occ.due.isoformat(),
-            it.occ.days_left(as_of),
-            it.occ.status,
-            it.home.id,
-            it.rule.key,
-            it.title,
-            it.occ.id,
-        ]
-        for it in items
-    ]
+    fields = ["due", "days_left", "status", "home", "rule", "title", "id"]
+    rows = [[it[f] for f in fields] for it in found]
     if fmt == "csv":
         emit(output.to_csv(headers, rows))
         return
-    if not items:
+    if not found:
         emit(empty)
         return
     emit(output.table(headers, rows, colour_col=2, colour=colour()))
     order = ["overdue", "due", "upcoming"]
     counts: dict[str, int] = {}
-    for it in items:
-        counts[it.occ.status] = counts.get(it.occ.status, 0) + 1
+    for it in found:
+        counts[it["status"]] = counts.get(it["status"], 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
     emit("\n" + ", ".join(f"{n} {s}" for s, n in ranked))
 
 
 # -- the two listing commands (typer's commands call these too) --------------------------------
+
+
+def listed(
+    fmt: str,
+    day: dt.date,
+    days: int,
+    homes: Sequence[str] | None,
+    rules: Sequence[str] | None,
+    extra: dict[str, Any],
+    empty: str,
+    statuses: Sequence[str] | None = None,
+) -> bool:
+    """Write the listing of ``due``; True if anything is in it. From the agenda alone when it
+    can answer (nothing of the scheduler is imported), else from the service, which computes
+    what the agenda cannot vouch for. Both give the same items, byte for byte."""
+    import sqlite3
+
+    from . import agenda
+
+    path = db_path()
+    conn = None
+    try:
+        if path.is_file():  # else the service says what is wrong
+            conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+            texts = agenda.listing(conn, day, days, homes, rules, statuses)
+            if texts is not None:
+                seen = _Counted(texts)
+                items_out(seen, fmt, day, extra, empty)
+                return seen.count > 0
+    except sqlite3.Error:
+        pass  # not a database of this version, say: the service explains
+    finally:
+        if conn is not None:
+            conn.close()
+    import json
+
+    from .service import due
+
+    found = due(open_network(), day, days, homes=homes, rules=rules, statuses=statuses)
+    items_out(
+        (json.dumps(it.as_dict(), ensure_ascii=False) for it in found), fmt, day, extra, empty
+    )
+    return bool(found)
+
+
+class _Counted:
+    """An iterable that counts what it gave."""
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for text in self.items:
+            self.count += 1
+            yield text
 
 
 def run_due(
@@ -148,13 +208,9 @@ def run_due(
     rules: Sequence[str] | None,
     fmt: str,
 ) -> None:
-    from .service import due
-
     day = as_of_date(as_of)
-    items = due(open_network(), day, days, homes=homes, rules=rules)
-    items_out(
-        items, fmt, day, {"days": days}, f"Nothing overdue or due within {days} days of {day}."
-    )
+    empty = f"Nothing overdue or due within {days} days of {day}."
+    listed(fmt, day, days, homes, rules, {"days": days}, empty)
 
 
 def run_overdue(
@@ -165,12 +221,10 @@ def run_overdue(
     fail: bool,
 ) -> int:
     """Returns the exit code: EXIT_FAILED with ``fail`` when anything is overdue."""
-    from .service import due
-
     day = as_of_date(as_of)
-    items = due(open_network(), day, 0, homes=homes, rules=rules, statuses=["overdue"])
-    items_out(items, fmt, day, {}, f"Nothing overdue as of {day}.")
-    return EXIT_FAILED if fail and items else 0
+    empty = f"Nothing overdue as of {day}."
+    anything = listed(fmt, day, 0, homes, rules, {}, empty, ["overdue"])
+    return EXIT_FAILED if fail and anything else 0
 
 
 # -- the fast route -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .agenda import FINGERPRINT_KEY
 from .engine import Waiver
 from .errors import InvalidInput, NotFound, StoreError
 from .model import Action, Event, History, Home, Rule
@@ -123,9 +124,31 @@ MIGRATIONS: list[tuple[str, str]] = [
             BEGIN DELETE FROM meta WHERE key = 'pending.fingerprint'; END;
         """,
     ),
+    (
+        "agenda",
+        # The pending index grows into the agenda (see compliance.agenda): per home, every open
+        # occurrence the engine computes up to ``until``, so ``due`` reads them instead of running
+        # the engine; kept in due-date order, so a listing is one range of the table.
+        # ``pending_homes`` keeps its name and its triggers: a home's row vouches for its agenda
+        # rows, and any write about the home drops it. ``agenda_rules`` holds what the listings
+        # show of each rule (also JSON-encoded), as the agenda was computed with it.
+        """
+        DROP TABLE pending;
+        ALTER TABLE pending_homes ADD COLUMN until TEXT NOT NULL DEFAULT '';
+        CREATE TABLE agenda (
+            home TEXT NOT NULL, rule TEXT NOT NULL, period TEXT NOT NULL,
+            window_start TEXT NOT NULL, due TEXT NOT NULL, due_from TEXT NOT NULL, title TEXT,
+            PRIMARY KEY (due, home, rule, period)
+        ) WITHOUT ROWID;
+        CREATE INDEX agenda_home ON agenda (home);
+        CREATE TABLE agenda_rules (
+            key TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, basis TEXT NOT NULL,
+            aliases TEXT NOT NULL, title_json TEXT NOT NULL, tail TEXT NOT NULL
+        ) WITHOUT ROWID;
+        DELETE FROM meta WHERE key = 'pending.fingerprint';
+        """,
+    ),
 ]
-
-FINGERPRINT_KEY = "pending.fingerprint"
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -486,101 +509,34 @@ class Store:
     def write_index(
         self,
         fingerprint: str,
-        homes: Iterable[tuple[str, str, str | None]],
-        pairs: Iterable[tuple[str, str, str, str | None]],
+        homes: Iterable[tuple[str, str, str | None, str]],
+        rows: Iterable[tuple[str, str, str, str, str, str, str | None]],
+        rules: Iterable[tuple[str, str, str, str, str, str, str]],
         *,
         everything: bool,
     ) -> None:
-        """Replace the index rows of these homes (of every home when ``everything``).
+        """Replace the agenda of these homes (of every home when ``everything``).
 
-        ``homes``: (home, horizon, since); ``pairs``: (home, rule, next_due, trigger). Call
-        inside transaction()."""
+        ``homes``: (home, horizon, since, until); ``rows``: (home, rule, period, window_start,
+        due, due_from, title); ``rules``: (key, title, source, basis, aliases as JSON, title as
+        JSON, the end of a listing item) of the catalogue it was computed with. Call inside
+        transaction()."""
         homes = list(homes)
         if everything:
-            self.conn.execute("DELETE FROM pending")
+            self.conn.execute("DELETE FROM agenda")
             self.conn.execute("DELETE FROM pending_homes")
         else:
             ids = json.dumps([h[0] for h in homes])
             self.conn.execute(
-                "DELETE FROM pending WHERE home IN (SELECT value FROM json_each(?))", (ids,)
+                "DELETE FROM agenda WHERE home IN (SELECT value FROM json_each(?))", (ids,)
             )
-        self.conn.executemany("INSERT OR REPLACE INTO pending_homes VALUES (?,?,?)", homes)
-        self.conn.executemany("INSERT INTO pending VALUES (?,?,?,?)", pairs)
+        self.conn.execute("DELETE FROM agenda_rules")
+        self.conn.executemany("INSERT INTO agenda_rules VALUES (?,?,?,?,?,?,?)", rules)
+        self.conn.executemany("INSERT OR REPLACE INTO pending_homes VALUES (?,?,?,?)", homes)
+        self.conn.executemany("INSERT INTO agenda VALUES (?,?,?,?,?,?,?)", rows)
         self.conn.execute(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", (FINGERPRINT_KEY, fingerprint)
         )
-
-    def index_snapshot(
-        self,
-        fingerprint: str,
-        as_of: dt.date,
-        until: dt.date,
-        home_ids: Iterable[str] | None = None,
-    ) -> tuple[Snapshot, dict[str, set[str]]] | None:
-        """A snapshot of only what ``due`` must compute on ``as_of`` up to ``until``, and for the
-        homes the index vouches for, the rules to compute. None when the index was written for
-        other rules, holidays or code (its fingerprint differs): compute everything then."""
-        if self.index_fingerprint() != fingerprint:
-            return None
-        day, last = as_of.isoformat(), until.isoformat()
-        want = None if home_ids is None else json.dumps(sorted(set(home_ids)))
-        only_wanted = "" if want is None else " AND p.home IN (SELECT value FROM json_each(:want))"
-        args = {"day": day, "last": last, "want": want}
-        pairs: dict[str, set[str]] = {}
-        since: dict[str, dt.date] = {}
-        histories: dict[tuple[str, str], History] = {}
-        # CROSS JOIN fixes the order: pending's next_due index first, then primary keys
-        for home, rule, start in self.conn.execute(
-            "SELECT p.home, p.rule, ph.since FROM pending p CROSS JOIN pending_homes ph "
-            f"WHERE ph.home = p.home AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}",
-            args,
-        ):
-            pairs.setdefault(home, set()).add(rule)
-            if start:
-                since[home] = dt.date.fromisoformat(start)
-        # The summary rows of those pairs and of their triggers. A row-value IN over the
-        # pairs makes SQLite scan the summary in key order, reading the long date strings of the
-        # matching rows only: about half the time of one primary-key lookup per pair.
-        chosen = (
-            "SELECT p.home, {col} FROM pending p CROSS JOIN pending_homes ph "
-            f"WHERE ph.home = p.home AND p.next_due <= :last AND ph.horizon <= :day{only_wanted}"
-        )
-        for home, rule, dates, months, expiries in self.conn.execute(
-            "SELECT s.home, s.rule, s.dates, s.months, s.expiries FROM summary s "
-            f"WHERE (s.home, s.rule) IN ({chosen.format(col='p.rule')} UNION ALL "
-            f"{chosen.format(col='p.trigger')} AND p.trigger IS NOT NULL)",
-            args,
-        ):
-            histories[(home, rule)] = History(dates, months, None, (), expiries)
-        full = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT id FROM homes h WHERE NOT EXISTS (SELECT 1 FROM pending_homes ph "
-                "WHERE ph.home = h.id AND ph.horizon <= :day)"
-                + ("" if want is None else " AND h.id IN (SELECT value FROM json_each(:want))"),
-                args,
-            )
-        ]
-        full_set = set(full)
-        homes = self.homes([*full, *pairs])
-        if full:
-            more, first = self._histories(full_set)
-            histories.update(more)
-            self._add_action_firsts([h for h in homes if h.id in full_set], first)
-            since.update(first)
-        with_actions = full_set | {h for h, rules in pairs.items() if "action" in rules}
-        ids = full_set | set(pairs)
-        snap = Snapshot(
-            homes,
-            histories,
-            since,
-            self.waivers(ids),
-            self._actions_of(with_actions, as_of, open_only=True),
-            {},
-            self.user_rules(),
-            self.holiday_overrides(),
-        )
-        return snap, pairs
 
     def events(
         self, home: str | None = None, rule: str | None = None, *, include_superseded: bool = False

@@ -1,13 +1,15 @@
-"""The pending index: ``due`` with it must always equal ``due`` without it (every pair computed).
+"""The agenda: ``due`` read from it must always equal ``due`` computed by the engine in full.
 
-The index only chooses which (home, rule) pairs the engine runs on; these tests drive arbitrary
-sequences of writes through the service, and writes that go around it, and compare the two
-answers at many dates, including dates before the latest event (where the index must step aside).
+These tests drive arbitrary sequences of writes through the service, and writes that go around
+it, and compare the answers at many dates, including dates before the latest event and horizons
+past the agenda's (where it must step aside): the service's answer with the agenda, without it,
+and the standard-library reader of the plain command lines (``agenda.listing``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance import service
+from compliance import agenda, service
 from compliance.errors import InvalidInput
 from compliance.model import Home, Rule
 from compliance.rules import rule_from_dict
@@ -53,11 +55,27 @@ def _dicts(items: list[Any]) -> list[dict[str, Any]]:
 
 
 def _agree(net: Network, as_of: dt.date, days: int, **kw: Any) -> list[dict[str, Any]]:
-    """Assert that due with and without the index agree; return the answer."""
+    """Assert that due with and without the agenda agree, and so does the reader of the plain
+    command lines wherever it answers; return the answer."""
     with_index = _dicts(due(net, as_of, days, **kw))
     without = _dicts(due(net, as_of, days, use_index=False, **kw))
     assert with_index == without, (as_of, days, kw)
+    lean = agenda.listing(net.store.conn, as_of, days, kw.get("homes"), kw.get("rules"))
+    if lean is not None:  # byte for byte what the service's items give
+        assert list(lean) == [json.dumps(d, ensure_ascii=False) for d in without], (as_of, days)
     return with_index
+
+
+def _rows(net: Network, home: str, rule: str) -> list[tuple[str, str, str, str]]:
+    """(period, window_start, due, due_from) of a pair's agenda rows."""
+    return [
+        tuple(r)
+        for r in net.store.conn.execute(
+            "SELECT period, window_start, due, due_from FROM agenda WHERE home = ? AND rule = ? "
+            "ORDER BY due",
+            (home, rule),
+        )
+    ]
 
 
 ops = st.lists(
@@ -133,14 +151,26 @@ def test_every_write_through_the_service_keeps_the_index(tmp_path: Path) -> None
     s = net.store
     assert s.index_fingerprint() == service.index_fingerprint(net)
     assert s.unindexed_homes() == []
-    row = s.conn.execute(
-        "SELECT next_due FROM pending WHERE home = 'north' AND rule = 'reg44-visit'"
-    ).fetchone()
-    assert row[0] == "2024-03-31"  # the missed March is the earliest thing owed
-    report = s.conn.execute(
-        "SELECT next_due, trigger FROM pending WHERE home = 'north' AND rule = 'reg45-report'"
-    ).fetchone()
-    assert tuple(report) == ("2024-05-29", "reg45-review")  # 28 days after the review
+    visits = _rows(net, "north", "reg44-visit")
+    # the missed March, then every month from May (nothing recorded since April) to the horizon
+    assert visits[:3] == [
+        ("2024-03", "2024-03-01", "2024-03-31", "2024-03-01"),
+        ("2024-05", "2024-05-01", "2024-05-31", "2024-05-01"),
+        ("2024-06", "2024-06-01", "2024-06-30", "2024-06-01"),
+    ]
+    horizon = s.conn.execute("SELECT horizon, until FROM pending_homes WHERE home = 'north'")
+    latest, until = horizon.fetchone()
+    assert latest == "2024-05-01"
+    assert D(until) == D(latest) + dt.timedelta(days=agenda.INDEX_DAYS)
+    assert until == "2026-07-10" and visits[-1][0] == "2026-06"  # the last month ending by then
+    # 28 days after the review; due from the day of the review (the window opens then)
+    assert _rows(net, "north", "reg45-report") == [
+        ("2024-05-01", "2024-05-01", "2024-05-29", "2024-05-01")
+    ]
+    # at most 6 months after the review, due inside the 30-day lead time
+    assert _rows(net, "north", "reg45-review") == [
+        ("2024-11-01", "2024-05-02", "2024-11-01", "2024-10-02")
+    ]
     assert _agree(net, D("2024-06-01"), 30)
 
 
@@ -168,7 +198,9 @@ def test_homes_written_without_the_hook_are_computed_in_full(tmp_path: Path) -> 
     assert [i["id"] for i in answer if i["home"] == "east"] == ["east/reg44-visit/2024-07"]
 
 
-def test_a_user_rule_drops_the_fingerprint_and_the_next_write_rebuilds(tmp_path: Path) -> None:
+def test_a_rule_file_is_indexed_with_its_own_rules_in_the_same_write(tmp_path: Path) -> None:
+    """The commit hook reads the rules from the database as the write left them, so a network
+    opened before the rule arrived cannot index with the old ones."""
     net = _demo_net(tmp_path)
     rule: Rule = rule_from_dict(
         {
@@ -183,21 +215,34 @@ def test_a_user_rule_drops_the_fingerprint_and_the_next_write_rebuilds(tmp_path:
         },
         "test",
     )
+    before = net.store.index_fingerprint()
     with net.store.transaction():
         net.store.put_rules([rule])
-    assert net.store.index_fingerprint() is not None  # the commit hook rebuilt it...
-    net = Network.open(net.store)  # ...but for the old catalogue: a reopened network sees
-    assert net.store.index_fingerprint() != service.index_fingerprint(net)
-    assert (
-        net.store.index_snapshot(service.index_fingerprint(net), D("2024-06-01"), D("2024-07-01"))
-        is None
+    assert net.store.index_fingerprint() == service.index_fingerprint(net) != before
+    # 14 days after the last visit (10 April), due from 3 days before
+    assert _rows(net, "north", "reg44-visit") == [
+        ("2024-04-24", "2024-04-11", "2024-04-24", "2024-04-21")
+    ]
+    titles = dict(net.store.conn.execute("SELECT key, title FROM agenda_rules"))
+    assert titles["reg44-visit"] == "Reg 44 visit (fortnightly, provider policy)"
+    reopened = Network.open(net.store)
+    answer = _agree(reopened, D("2024-06-01"), 0)
+    assert [i["id"] for i in answer if i["rule"] == "reg44-visit"] == [
+        "north/reg44-visit/2024-04-24"
+    ]
+
+
+def test_a_rule_changed_around_the_service_drops_the_fingerprint(tmp_path: Path) -> None:
+    net = _demo_net(tmp_path)
+    net.store.conn.execute(
+        "INSERT INTO holiday_overrides VALUES ('england', '2024-06-03', 'add', 'by hand')"
     )
-    answer = _agree(net, D("2024-06-01"), 0)
-    assert any(i["id"].startswith("north/reg44-visit/") for i in answer)
+    assert net.store.index_fingerprint() is None  # the trigger dropped it
+    assert agenda.listing(net.store.conn, D("2024-06-01"), 30) is None  # computed in full
+    assert _agree(net, D("2024-06-01"), 30)
     with net.store.transaction():
-        pass  # any write brings the index up to date for the new rules
-    assert net.store.index_fingerprint() == service.index_fingerprint(net)
-    assert _agree(net, D("2024-06-01"), 0) == answer
+        pass  # any write brings the agenda up to date again
+    assert agenda.is_current(net.store.conn)
 
 
 def test_a_change_of_code_invalidates_the_index(
@@ -205,8 +250,9 @@ def test_a_change_of_code_invalidates_the_index(
 ) -> None:
     net = _demo_net(tmp_path)
     old = service.index_fingerprint(net)
-    monkeypatch.setattr(service, "_CODE_STAMP", "engine:changed")
+    monkeypatch.setattr(agenda, "_CODE_STAMP", "engine:changed")
     assert service.index_fingerprint(net) != old
+    assert agenda.listing(net.store.conn, D("2024-06-01"), 30) is None
     assert _agree(net, D("2024-06-01"), 30)
     with net.store.transaction():
         assert reindex(net) == len(HOMES)  # everything, not just the changed homes
@@ -217,7 +263,7 @@ def test_init_brings_an_old_database_up_to_date(tmp_path: Path, cli) -> None:  #
     db = tmp_path / "n.db"
     _demo_net(tmp_path).store.close()
     conn = sqlite3.connect(db)
-    conn.execute("DELETE FROM meta WHERE key = 'pending.fingerprint'")  # as after an upgrade
+    conn.execute("DELETE FROM meta WHERE key = ?", (agenda.FINGERPRINT_KEY,))  # as after an upgrade
     conn.commit()
     conn.close()
     assert cli("init", db_path=db).code == 0
@@ -229,16 +275,19 @@ def test_a_failed_write_leaves_the_index_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     net = _demo_net(tmp_path)
-    rows = net.store.conn.execute("SELECT * FROM pending ORDER BY home, rule").fetchall()
+    rows = net.store.conn.execute("SELECT * FROM agenda ORDER BY home, rule, period").fetchall()
 
-    def boom(_net: Network) -> int:
+    def boom(_store: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "reindex", boom)
+    monkeypatch.setattr(net.store, "before_commit", boom)
     with pytest.raises(RuntimeError):
         service.record(net, "north", "reg44-visit", when=D("2024-06-02"), as_of=D("2024-06-02"))
     assert net.store.counts()["events"] == 4  # the record rolled back with its index
-    assert net.store.conn.execute("SELECT * FROM pending ORDER BY home, rule").fetchall() == rows
+    assert (
+        net.store.conn.execute("SELECT * FROM agenda ORDER BY home, rule, period").fetchall()
+        == rows
+    )
     assert net.store.unindexed_homes() == []
 
 
@@ -246,16 +295,13 @@ def test_the_code_stamp_names_the_holidays_release() -> None:
     """A new holidays release can move a bank holiday, so it is part of the fingerprint."""
     import holidays
 
-    assert f"holidays-{holidays.__version__}.dist-info" in service._code_stamp()
+    assert f"holidays-{holidays.__version__}.dist-info" in agenda.code_stamp()
 
 
 def test_a_waived_gap_is_not_the_next_due(tmp_path: Path) -> None:
     net = _demo_net(tmp_path)
     service.waive(net, "north/reg44-visit/2024-03", "visitor ill", D("2024-06-01"))
-    row = net.store.conn.execute(
-        "SELECT next_due FROM pending WHERE home = 'north' AND rule = 'reg44-visit'"
-    ).fetchone()
-    assert row[0] == "2024-05-31"  # March is waived; May has no visit
+    assert [r[0] for r in _rows(net, "north", "reg44-visit")[:2]] == ["2024-05", "2024-06"]
     assert [i["id"] for i in _agree(net, D("2024-06-01"), 0) if i["rule"] == "reg44-visit"] == [
         "north/reg44-visit/2024-05"
     ]
