@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,37 +107,31 @@ def effective_since(home: Home, snap_first: dict[str, dt.date]) -> dt.date | Non
     return home.since or snap_first.get(home.id)
 
 
-def occurrences(
+def computed(
     net: Network,
     snap: Snapshot,
     q: Query,
     *,
     rules: Sequence[str] | None = None,
     histories: dict[tuple[str, str], History] | None = None,
-    only: Mapping[str, set[str]] | None = None,
-) -> list[Item]:
-    """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent first.
-
-    ``only``: for the homes it names, compute just these rules (the pending index found nothing
-    owed by the others within ``q.until``); homes it does not name get every rule."""
+) -> Iterator[tuple[Home, Rule, list[Occurrence]]]:
+    """The engine's occurrences for each home of the snapshot and each rule that applies to it
+    (of ``rules``, if given), unsorted: open ones due by ``q.until``, or with ``q.closed`` or
+    ``q.explain`` every one."""
     wanted = set(rules) if rules else None
-    only = only or {}
     histories = histories if histories is not None else snap.histories
     # Compute as the log stood at the end of as_of: later events and waivers are not yet known.
     day = q.as_of.isoformat()
     waivers = {k: w for k, w in snap.waivers.items() if w.date <= q.as_of}
     action_done = {k: d for k, d in snap.action_done.items() if d <= q.as_of}
-    items: list[Item] = []
     empty = engine.EMPTY
+    everything = q.closed or q.explain
     for home in snap.homes:
         since = effective_since(home, snap.first_event)
         if since is None:
             continue  # nothing recorded and no start date: nothing is owed yet
-        some = only.get(home.id)
         for rule in net.cat.for_home(home):
             if wanted is not None and rule.key not in wanted:
-                continue
-            if some is not None and rule.key not in some:
                 continue
             hist = histories.get((home.id, rule.key), empty).upto(day)
             trigger = None
@@ -154,10 +148,24 @@ def occurrences(
                 actions=snap.actions.get(home.id, ()),
                 action_done=action_done,
             )
-            if q.closed or q.explain:
-                items.extend(Item(o, home, rule, q.as_of) for o in occs)
-            else:
-                items.extend(Item(o, home, rule, q.as_of) for o in occs if o.due <= q.until)
+            yield home, rule, occs if everything else [o for o in occs if o.due <= q.until]
+
+
+def occurrences(
+    net: Network,
+    snap: Snapshot,
+    q: Query,
+    *,
+    rules: Sequence[str] | None = None,
+    histories: dict[tuple[str, str], History] | None = None,
+) -> list[Item]:
+    """Every occurrence (open only unless ``q.closed``) for the snapshot's homes, most urgent
+    first (see :func:`computed`)."""
+    items = [
+        Item(o, home, rule, q.as_of)
+        for home, rule, occs in computed(net, snap, q, rules=rules, histories=histories)
+        for o in occs
+    ]
     items.sort(key=lambda it: engine.sort_key(it.occ))
     return items
 
@@ -227,6 +235,19 @@ def agenda_items(net: Network, rows: list[agenda.Row], as_of: dt.date) -> list[I
 # -- keeping the agenda (see compliance.agenda) ---------------------------------------------------
 
 
+def _agenda_row(o: Occurrence) -> agenda.Row:
+    assert o.due_from is not None  # the engine sets it on every open occurrence
+    return (
+        o.home,
+        o.rule,
+        o.period,
+        o.window_start.isoformat(),
+        o.due.isoformat(),
+        o.due_from.isoformat(),
+        o.title,
+    )
+
+
 def index_fingerprint(net: Network) -> str:
     """Identifies the code, rule packs, user rules and bank holiday overrides of the database."""
     return agenda.fingerprint(net.store.conn)
@@ -283,21 +304,9 @@ def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
         # the open occurrences due by ``until`` are the same for every later as-of.
         as_of = max(dates, default=dt.date.min)
         until = as_of + dt.timedelta(days=agenda.INDEX_DAYS) if dates else dt.date.max
-        rows: list[agenda.Row] = []
-        for it in occurrences(fresh, snap, Query(as_of, until, holidays=fresh.holidays)):
-            o = it.occ
-            assert o.due_from is not None  # the engine sets it on every open occurrence
-            rows.append(
-                (
-                    o.home,
-                    o.rule,
-                    o.period,
-                    o.window_start.isoformat(),
-                    o.due.isoformat(),
-                    o.due_from.isoformat(),
-                    o.title,
-                )
-            )
+        q = Query(as_of, until, holidays=fresh.holidays)
+        rows = [_agenda_row(o) for _, _, occs in computed(fresh, snap, q) for o in occs]
+        rows.sort(key=lambda r: (r[4], r[0], r[1], r[2]))  # the table's key order: fast inserts
         home_rows = []
         for h in snap.homes:
             since = starts[h.id]
@@ -312,6 +321,7 @@ def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
                 )
             )
         store.write_index(fingerprint, home_rows, rows, rule_rows, everything=everything and i == 0)
+    store.finish_index()
     return len(ids)
 
 
