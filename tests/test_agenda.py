@@ -136,6 +136,15 @@ def test_due_with_the_index_equals_due_without_it(
         net.store.close()
 
 
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agenda's reach starts at today: pinned, so that the rows written are the same on any
+    day (what due answers never depends on it)."""
+    import compliance.clock
+
+    monkeypatch.setattr(compliance.clock, "today", lambda: D("2024-06-01"))
+
+
 def _demo_net(tmp_path: Path) -> Network:
     net = _net(tmp_path / "n.db")
     with net.store.transaction():
@@ -161,8 +170,9 @@ def test_every_write_through_the_service_keeps_the_index(tmp_path: Path) -> None
     horizon = s.conn.execute("SELECT horizon, until FROM pending_homes WHERE home = 'north'")
     latest, until = horizon.fetchone()
     assert latest == "2024-05-01"
-    assert D(until) == D(latest) + dt.timedelta(days=agenda.INDEX_DAYS)
-    assert until == "2026-07-10" and visits[-1][0] == "2026-06"  # the last month ending by then
+    # INDEX_DAYS past today (the clock is pinned to 2024-06-01 for these tests)
+    assert D(until) == D("2024-06-01") + dt.timedelta(days=agenda.INDEX_DAYS)
+    assert until == "2026-08-10" and visits[-1][0] == "2026-07"  # the last month ending by then
     # 28 days after the review; due from the day of the review (the window opens then)
     assert _rows(net, "north", "reg45-report") == [
         ("2024-05-01", "2024-05-01", "2024-05-29", "2024-05-01")
@@ -321,3 +331,38 @@ def test_the_commit_hook_makes_no_reference_cycle(tmp_path: Path) -> None:
         assert store() is None
     finally:
         gc.enable()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text())
+def test_sqlite_quotes_text_as_json_dumps_does(text: str) -> None:
+    """The agenda's items are built by SQLite; user text in them (home names, action titles)
+    must come out exactly as json.dumps writes it on the service's route."""
+    conn = sqlite3.connect(":memory:")
+    quoted = conn.execute("SELECT json_quote(?)", (text,)).fetchone()[0]
+    assert quoted == json.dumps(text, ensure_ascii=False)
+
+
+def test_awkward_names_and_titles_read_the_same_from_the_agenda(tmp_path: Path) -> None:
+    net = _net(tmp_path / "n.db")
+    odd = Home("odd", 'O\'Brien "House"\n\t\\ Café ☃ \u2028', "england", since=D("2024-01-01"))
+    with net.store.transaction():
+        net.store.put_homes([odd])
+    service.add_action(
+        net, "odd", 'Fix "the" door\\ ☂ \x01', D("2024-02-10"), as_of=D("2024-01-05")
+    )
+    service.record(net, "odd", "reg44-visit", when=D("2024-01-05"), as_of=D("2024-01-05"))
+    answer = _agree(net, D("2024-02-01"), 30)
+    assert {i["home_name"] for i in answer} == {odd.name}
+    assert 'Action: Fix "the" door\\ ☂ \x01' in {i["title"] for i in answer}
+    assert agenda.listing(net.store.conn, D("2024-02-01"), 30) is not None  # it did answer
+
+
+def test_the_agenda_streams(tmp_path: Path) -> None:
+    """A listing is produced as it is read, not built whole first."""
+    net = _demo_net(tmp_path)
+    texts = agenda.listing(net.store.conn, D("2024-06-01"), 400)
+    assert texts is not None and iter(texts) is texts  # a generator, not a list
+    first = json.loads(next(texts))
+    assert first == due(net, D("2024-06-01"), 400)[0].as_dict()  # the most urgent comes first
+    assert first["id"] == "north/yjb-monitoring/2024-01"

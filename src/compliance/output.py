@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 SCHEMA_VERSION = 1
@@ -81,10 +81,15 @@ def to_json(payload: dict[str, Any]) -> str:
     )
 
 
-def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+def write_csv(stream: TextIO, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CSV to ``stream`` as the rows come (a header line, then one line per row)."""
+    w = csv.writer(stream, lineterminator="\n")
     w.writerow(headers)
     for row in rows:
         w.writerow(["" if v is None else v for v in row])
+
+
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    write_csv(buf, headers, rows)
     return buf.getvalue().rstrip("\n")

@@ -269,7 +269,14 @@ def reindex(net: Network, *, chunk: int = 500) -> int:
 def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
     """:func:`reindex` of a store. The rules and bank holidays are read from the database as it
     stands in this transaction (a rule file loaded in it included), not taken from a network
-    opened before the write."""
+    opened before the write.
+
+    The agenda reaches INDEX_DAYS past today and past each home's latest record, whichever is
+    later, so that it keeps answering for homes with nothing recorded for years. That reach
+    is the only thing the clock decides here: it sets how long the agenda can answer without a
+    write, never what it says (see compliance.agenda)."""
+    from .clock import today
+
     fresh = Network(
         store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
     )
@@ -302,7 +309,7 @@ def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
         dates += [d for d in starts.values() if d is not None]
         # One date for the chunk, on or after every home's latest event (see compliance.agenda):
         # the open occurrences due by ``until`` are the same for every later as-of.
-        as_of = max(dates, default=dt.date.min)
+        as_of = max([*dates, today()]) if dates else dt.date.min
         until = as_of + dt.timedelta(days=agenda.INDEX_DAYS) if dates else dt.date.max
         q = Query(as_of, until, holidays=fresh.holidays)
         rows = [_agenda_row(o) for _, _, occs in computed(fresh, snap, q) for o in occs]

@@ -123,13 +123,15 @@ def items_out(
         out.write("]}\n")
         out.flush()
         return
-    found = [json.loads(text) for text in items]
     headers = ["due", "days", "status", "home", "rule", "title", "id"]
     fields = ["due", "days_left", "status", "home", "rule", "title", "id"]
-    rows = [[it[f] for f in fields] for it in found]
-    if fmt == "csv":
-        emit(output.to_csv(headers, rows))
+    if fmt == "csv":  # streamed too
+        rows_in = ([it[f] for f in fields] for it in map(json.loads, items))
+        output.write_csv(sys.stdout, headers, rows_in)
+        sys.stdout.flush()
         return
+    found = [json.loads(text) for text in items]  # a table needs every row for its widths
+    rows = [[it[f] for f in fields] for it in found]
     if not found:
         emit(empty)
         return
