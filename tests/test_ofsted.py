@@ -321,6 +321,14 @@ def test_since_sets_tracking_start_of_created_homes(cli, db: Path) -> None:  # t
     assert imp(cli, "--since", "2024-13-01").code == 2
 
 
+def test_a_bad_since_is_refused_naming_since(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    for bad in ("garbage", "2024-13-01"):
+        r = imp(cli, "--since", bad)
+        assert r.code == 2 and not db.exists()
+        assert r.err.strip() == f"error: --since: {bad!r} is not a date (expected YYYY-MM-DD)"
+        assert "--as-of" not in r.err
+
+
 def test_record_only_rule_owes_nothing(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
     from compliance import engine
     from compliance.engine import Query

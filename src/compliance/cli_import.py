@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from .cli import Fmt, app
-from .shell import STATE
-from .shell import as_of_date as _as_of
+from .shell import STATE, option_date
 from .shell import db_path as _db_path
 from .shell import emit as _emit
 
@@ -55,7 +54,7 @@ def ofsted(
     from . import ofsted as imp
     from .store import open_store
 
-    start = _as_of(since) if since else None
+    start = option_date(since, "--since") if since else None
     parsed = imp.read_files(files)  # every file checked before the database is touched
     path = _db_path()
     store = None if dry_run and not path.exists() else open_store(path, create=not dry_run)
