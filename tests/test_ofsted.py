@@ -14,6 +14,8 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 DATA = Path(__file__).parent / "data" / "ofsted"
 FILES = sorted(DATA.glob("provider-level-in-year-*.csv"))
 YEARS = [f.stem.removeprefix("provider-level-in-year-") for f in FILES]
@@ -281,16 +283,29 @@ def test_unknown_layout_is_refused_naming_the_file_and_columns(
     assert r.code == 2 and "notes.csv" in r.err and "no header row" in r.err
 
 
-def test_a_bad_date_is_refused_with_its_line(cli, db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("form", ["impossible", "iso"])
+def test_a_bad_date_is_refused_with_its_line(cli, db: Path, tmp_path: Path, form: str) -> None:  # type: ignore[no-untyped-def]
     lines = FILES[0].read_bytes().split(b"\r\n")
     n, line = next((n, ln) for n, ln in enumerate(lines) if b"Secure children's home" in ln)
     date = next(c for c in line.split(b",") if c.count(b"/") == 2)
-    lines[n] = line.replace(b"," + date + b",", b",31/02/2015,")
+    if form == "iso":  # the row's own date, in a form no published file uses
+        day, month, year = date.split(b"/")
+        new = b"-".join((year, month, day))
+        assert dt.date.fromisoformat(new.decode())  # a real date, only in the wrong form
+    else:
+        new = b"31/02/2015"
+    lines[n] = line.replace(b"," + date + b",", b"," + new + b",")
     bad = tmp_path / FILES[0].name
     bad.write_bytes(b"\r\n".join(lines))
-    r = imp(cli, files=[bad])
-    assert r.code == 2 and f"{bad.name}:{n + 1}:" in r.err and "31/02/2015" in r.err
+    r = imp(cli, files=[FILES[1], bad])
+    assert r.code == 2 and r.err.startswith(f"error: {bad.name}:{n + 1}: ")
+    assert repr(new.decode()) in r.err and "DD/MM/YYYY" in r.err
+    assert len(r.err.strip().splitlines()) == 1
     assert not db.exists()
+    assert imp(cli, files=[FILES[1]]).code == 0
+    before = snapshot(db)
+    assert imp(cli, files=[FILES[2], bad]).code == 2
+    assert snapshot(db) == before  # nothing imported, not even the good file
 
 
 def test_missing_file_is_a_clear_error(cli, db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

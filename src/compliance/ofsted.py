@@ -163,13 +163,15 @@ def _find_header(rows: list[list[str]], name: str) -> tuple[int, dict[str, int]]
 
 
 def parse_date(text: str, name: str, line: int) -> dt.date:
+    """A DD/MM/YYYY date, the only form in every published year. Anything else (ISO dates
+    included: no published file has one, so one would mean the file was edited or is not what
+    we think) is refused, naming the file and line."""
     m = DATE_RE.match(text.strip())
-    try:
-        if m:
+    if m:
+        try:
             return dt.date(int(m[3]), int(m[2]), int(m[1]))
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        pass
+        except ValueError:
+            pass
     raise InvalidInput(
         f"{name}:{line}: inspection date {text.strip()!r} is not a date (DD/MM/YYYY); nothing was imported"
     )
