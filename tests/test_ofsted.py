@@ -320,6 +320,67 @@ def test_no_progress_bar_off_a_terminal_and_a_readable_summary(cli, db: Path) ->
     assert "provision type: Independent Fostering Agency" in r.out
 
 
+def raw_provisions() -> dict[str, list[str]]:
+    """Per file, the provision type of every data row, as published (csv only)."""
+    out = {}
+    for y, path in zip(YEARS, FILES, strict=True):
+        b = path.read_bytes()
+        try:
+            text = b.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = b.decode("cp1252")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        head = next(i for i, r in enumerate(rows) if r and r[0] == "Web link")
+        pt = rows[head].index("Provision type")
+        out[y] = [r[pt] for r in rows[head + 1 :] if any(r)]
+    return out
+
+
+def test_skip_reasons_that_differ_only_in_case_are_counted_once(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    provisions = raw_provisions()
+    # the excerpts hold both spellings Ofsted has used (2015-16 writes it in lower case)
+    spellings = {
+        p for ps in provisions.values() for p in ps if p.lower() == "secure training centre"
+    }
+    assert spellings == {"Secure Training Centre", "Secure training centre"}
+    stc = sum(p.lower() == "secure training centre" for ps in provisions.values() for p in ps)
+    report = imp(cli, "--dry-run", "--format", "json").json()
+    total = report["total"]["skipped"]
+    keys = [k for k in total if k.lower() == "provision type: secure training centre"]
+    # one reason, in the spelling most rows use, with every row of either spelling
+    assert keys == ["provision type: Secure Training Centre"] and total[keys[0]] == stc
+    assert len({k.lower() for k in total}) == len(total)
+    assert sum(total.values()) == sum(f["data_rows"] - f["kept_rows"] for f in report["files"])
+    # each file still shows the spelling it uses
+    for f, y in zip(report["files"], YEARS, strict=True):
+        mine = {p for p in provisions[y] if p.lower() == "secure training centre"}
+        assert {k for k in f["skipped"] if k.lower() == keys[0].lower()} == {
+            f"provision type: {p}" for p in mine
+        }
+    text = imp(cli, "--dry-run").out.splitlines()
+    tail = text[next(i for i, ln in enumerate(text) if ln.startswith("total:")) :]
+    assert [ln.split(None, 1) for ln in tail if "raining" in ln] == [
+        [str(stc), "provision type: Secure Training Centre"]
+    ]
+
+
+def test_merging_skip_reasons_does_not_depend_on_file_order() -> None:
+    from compliance.ofsted import merge_reasons
+
+    a = [("provision type: Secure Training Centre", 3), ("provision type: CAFCASS", 1)]
+    b = [("provision type: Secure training centre", 2), ("provision type: Boarding School", 5)]
+    want = {
+        "provision type: Boarding School": 5,
+        "provision type: Secure Training Centre": 5,
+        "provision type: CAFCASS": 1,
+    }
+    assert merge_reasons(a + b) == merge_reasons(b + a) == want
+    assert list(merge_reasons(a + b)) == list(want)  # most rows first, then by label
+    # on a tie the label is the first spelling in sort order, whichever file came first
+    tie = [("x: Secure training centre", 2), ("x: Secure Training Centre", 2)]
+    assert merge_reasons(tie) == merge_reasons(tie[::-1]) == {"x: Secure Training Centre": 4}
+
+
 def test_decoding_and_labels() -> None:
     from compliance.ofsted import EMERGENCY, EVENT_TYPES, _norm, decode
 

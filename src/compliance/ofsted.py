@@ -413,6 +413,21 @@ def plan_files(
     return [plan_file(p, state, since) for p in parsed]
 
 
+def merge_reasons(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Skip reasons counted once per meaning, most frequent first.
+
+    Ofsted spells some labels differently from year to year ("Secure Training Centre" in most
+    years, "Secure training centre" in 2015-16): reasons equal but for case, spacing, dashes or
+    quotes (as :func:`_norm` compares them) are one reason, shown in the spelling with most rows
+    (the first in sort order on a tie), so the label does not depend on the order of the files.
+    """
+    spellings: dict[str, Counter[str]] = {}
+    for why, n in counts:
+        spellings.setdefault(_norm(why), Counter())[why] += n
+    merged = {min(c, key=lambda w: (-c[w], w)): c.total() for c in spellings.values()}
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def result_of(plan: FilePlan, added: int | None = None, updated: int | None = None) -> FileResult:
     return FileResult(
         plan.path,
@@ -422,7 +437,7 @@ def result_of(plan: FilePlan, added: int | None = None, updated: int | None = No
         len(plan.homes_changed) if updated is None else updated,
         len(plan.events),
         plan.known_events,
-        dict(sorted(plan.skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        merge_reasons(plan.skipped.items()),
         plan.closed,
     )
 
@@ -460,9 +475,7 @@ def import_files(
 
 def summarise(results: Iterable[FileResult]) -> FileResult:
     rs = list(results)
-    skipped: Counter[str] = Counter()
-    for r in rs:
-        skipped.update(r.skipped)
+    skipped = merge_reasons(kv for r in rs for kv in r.skipped.items())
     return FileResult(
         "total",
         sum(r.data_rows for r in rs),
@@ -471,6 +484,6 @@ def summarise(results: Iterable[FileResult]) -> FileResult:
         sum(r.homes_updated for r in rs),
         sum(r.events_added for r in rs),
         sum(r.events_known for r in rs),
-        dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        skipped,
         rs[-1].closed if rs else 0,
     )
