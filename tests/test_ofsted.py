@@ -308,6 +308,21 @@ def test_a_bad_date_is_refused_with_its_line(cli, db: Path, tmp_path: Path, form
     assert snapshot(db) == before  # nothing imported, not even the good file
 
 
+def test_csv_format_is_refused_in_one_line_before_anything_is_read(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    # the summary is a report (per file: counts and skip reasons), like 'why': table or json
+    for args in (["--format", "csv"], ["-f", "csv", "--dry-run"]):
+        r = imp(cli, *args)
+        assert r.code == 2 and r.out == "" and not db.exists()
+        assert r.err == (
+            "error: --format csv: the import summary is not a listing; use --format table or json\n"
+        )
+    assert imp(cli, files=[FILES[0]]).code == 0
+    before = snapshot(db)
+    assert imp(cli, "--format", "csv", files=FILES[1:]).code == 2
+    assert snapshot(db) == before
+    assert "<table|json>" in cli("import", "ofsted", "--help").out
+
+
 def test_missing_file_is_a_clear_error(cli, db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = imp(cli, files=[tmp_path / "nope.csv"])
     assert r.code == 2 and "nope.csv" in r.err and "Traceback" not in r.err

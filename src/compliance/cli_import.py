@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from .cli import Fmt, app
+from .errors import InvalidInput
 from .shell import STATE, option_date
 from .shell import db_path as _db_path
 from .shell import emit as _emit
@@ -40,7 +41,15 @@ def ofsted(
             help="Tracking start for the homes this import creates (default: their first event).",
         ),
     ] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="table (text) or json.")] = Fmt.table,
+    fmt: Annotated[
+        Fmt,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="<table|json>",
+            help="table (text) or json. Not csv: the summary is not a listing.",
+        ),
+    ] = Fmt.table,
 ) -> None:
     """Import Ofsted's inspection statistics: homes by URN, inspections as events. Idempotent.
 
@@ -54,6 +63,11 @@ def ofsted(
     from . import ofsted as imp
     from .store import open_store
 
+    if fmt is Fmt.csv:
+        # like 'why', a report rather than a listing: per file, counts and skip reasons
+        raise InvalidInput(
+            "--format csv: the import summary is not a listing; use --format table or json"
+        )
     start = option_date(since, "--since") if since else None
     parsed = imp.read_files(files)  # every file checked before the database is touched
     path = _db_path()
