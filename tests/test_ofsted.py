@@ -77,6 +77,9 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
                 "date": dt.date(year, month, day),
                 "number": r[col["number"]],
                 "outcome": r[col["judgement"]] or None,
+                "provision": r[h.index("Provision type")],
+                "sector": r[h.index("Sector")],
+                "places": r[h.index("Places")] if "Places" in h else "",
             }
         )
     return out
@@ -196,6 +199,56 @@ def test_secure_homes_missing_an_inspection_are_what_due_and_history_report(cli,
         and i["home"] in {u.lower() for u in secure}
     }
     assert listed == lacking
+
+
+def test_homes_json_and_csv_show_the_register_details(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    assert imp(cli).code == 0
+    got = cli("homes", "--format", "json")
+    assert got.code == 0
+    items = {h["urn"]: h for h in got.json()["items"]}
+    fields = ["local_authority", "sector", "places", "provision"]
+    with sqlite3.connect(db) as c:
+        stored = {r[0]: r[1:] for r in c.execute(f"SELECT urn, {', '.join(fields)} FROM homes")}
+    assert set(items) == set(stored)
+    for urn, h in items.items():
+        assert tuple(h[f] for f in fields) == stored[urn], urn
+    # and what is stored is the raw rows' register details, from the home's newest inspection
+    newest: dict[str, dict[str, object]] = {}
+    for rows in RAW.values():
+        for x in rows:
+            if x["urn"] not in newest or x["date"] >= newest[x["urn"]]["date"]:  # type: ignore[operator]
+                newest[x["urn"]] = x
+    canonical = {
+        "secure children's home": "Secure children's home",
+        "children's home": "Children's home",
+        "residential special school (registered as a children's home)": (
+            "Residential special school (registered as a children's home)"
+        ),
+        "residential special school (>295 days/year)": (
+            "Residential special school (registered as a children's home)"
+        ),
+    }
+    for urn, x in newest.items():
+        h = items[urn]
+        assert h["local_authority"] == x["la"] and h["sector"].lower() == str(x["sector"]).lower()
+        assert h["provision"] == canonical[str(x["provision"]).lower()], urn
+        if x["places"]:
+            assert h["places"] == int(str(x["places"])), urn
+    assert {h["provision"] for h in items.values()} >= {"Secure children's home", "Children's home"}
+    assert {h["sector"] for h in items.values()} >= {"Local authority", "Private"}
+    # places are null only for homes seen in 2014-15 alone (the one year without the column)
+    with_places = {x["urn"] for rows in RAW.values() for x in rows if x["places"]}
+    assert with_places and {u for u, h in items.items() if h["places"] is not None} == with_places
+    # CSV: every JSON field, the same values
+    out = cli("homes", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out.out)))
+    assert list(table[0]) == list(next(iter(items.values())))
+    for row in table:
+        h = items[row["urn"]]
+        assert [row[f] for f in fields] == ["" if h[f] is None else str(h[f]) for f in fields]
+    # the table keeps its seven columns: the imported names already fill 80 columns
+    text = cli("homes").out.splitlines()
+    assert text[0].split() == ["ID", "NAME", "NATION", "SECURE", "YJB", "SINCE", "URN"]
 
 
 def test_ordinary_homes_get_only_their_rules(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
