@@ -37,6 +37,12 @@ HEADER_NAMES = {
         "Inspection overall experiences and progress of children and young people",
     ],
 }
+# the education judgement: 2014-15 and 2018-19 on (2021-22 prefixes "Inspection"); no column in
+# 2015-16 to 2017-18. 2023-24 also has "Previous outcomes in ...": last year's, not this row's.
+EDUCATION_NAMES = [
+    "Outcomes in education and related learning activities",
+    "Inspection outcomes in education and related learning activities",
+]
 
 
 def inspection_year(d: dt.date) -> str:
@@ -55,6 +61,12 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
     head = next(i for i, r in enumerate(rows) if r and r[0] == "Web link")
     h = rows[head]
     col = {k: next(h.index(n) for n in names if n in h) for k, names in HEADER_NAMES.items()}
+    edu = next((h.index(n) for n in EDUCATION_NAMES if n in h), None)
+    prev = (
+        h.index("Previous outcomes in education and related learning activities")
+        if ("Previous outcomes in education and related learning activities" in h)
+        else None
+    )
     out = []
     for r in rows[head + 1 :]:
         if not any(r) or r[h.index("Provision type")].lower() not in KEPT:
@@ -80,12 +92,21 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
                 "provision": r[h.index("Provision type")],
                 "sector": r[h.index("Sector")],
                 "places": r[h.index("Places")] if "Places" in h else "",
+                "education": r[edu] if edu is not None else "",
+                "previous_education": r[prev] if prev is not None else "",
             }
         )
     return out
 
 
 RAW = {y: raw_rows(f) for y, f in zip(YEARS, FILES, strict=True)}
+# the ofsted-education events the raw rows call for: secure homes' full inspections that carry
+# an education judgement
+EDU = {
+    y: [x for x in rows if x["secure"] and x["rule"] == "ofsted-full" and x["education"]]
+    for y, rows in RAW.items()
+}
+EVENTS = sum(map(len, RAW.values())) + sum(map(len, EDU.values()))
 
 
 def db_events(db: Path) -> set[tuple[str, str, str, str | None]]:
@@ -115,17 +136,25 @@ def test_every_layout_imports_the_rows_the_raw_files_hold(cli, db: Path) -> None
     r = imp(cli, "--format", "json")
     assert r.code == 0, r.err
     report = r.json()
-    # events per inspection year, as the importer reports them and as the raw rows say
-    assert [f["events_added"] for f in report["files"]] == [len(RAW[y]) for y in YEARS]
+    # events per inspection year, as the importer reports them and as the raw rows say: one per
+    # inspection, and one more for each secure home's full inspection with an education judgement
+    assert [f["events_added"] for f in report["files"]] == [
+        len(RAW[y]) + len(EDU[y]) for y in YEARS
+    ]
+    assert [f["education_added"] for f in report["files"]] == [len(EDU[y]) for y in YEARS]
     assert [f["path"] for f in report["files"]] == [f.name for f in FILES]
     expected = {
         (x["urn"], x["rule"], x["date"].isoformat(), x["outcome"])
         for rows in RAW.values()
         for x in rows
+    } | {
+        (x["urn"], "ofsted-education", x["date"].isoformat(), x["education"])
+        for rows in EDU.values()
+        for x in rows
     }
     assert db_events(db) == expected
     with sqlite3.connect(db) as c:
-        assert c.execute("SELECT count(*) FROM events").fetchone()[0] == sum(map(len, RAW.values()))
+        assert c.execute("SELECT count(*) FROM events").fetchone()[0] == EVENTS
         homes = {
             u: (bool(s), la, n)
             for u, s, la, n in c.execute("SELECT urn, secure, local_authority, name FROM homes")
@@ -199,6 +228,137 @@ def test_secure_homes_missing_an_inspection_are_what_due_and_history_report(cli,
         and i["home"] in {u.lower() for u in secure}
     }
     assert listed == lacking
+
+
+def plus_3_years(d: dt.date) -> dt.date:
+    try:
+        return d.replace(year=d.year + 3)
+    except ValueError:  # 29 February: clamped to the month's end (C5)
+        return d.replace(year=d.year + 3, day=28)
+
+
+def test_secure_full_inspections_with_an_education_judgement_record_ofsted_education(
+    cli, db: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # the excerpts keep every secure home's rows, so these are the published files' counts
+    assert {y: len(EDU[y]) for y in YEARS} == {
+        "2014-15": 14,
+        "2015-16": 0,  # no education column 2015-16 to 2017-18
+        "2016-17": 0,
+        "2021-22": 12,
+        "2022-23": 14,
+        "2023-24": 15,
+    }
+    without = [
+        x
+        for x in RAW["2014-15"]
+        if x["secure"] and x["rule"] == "ofsted-full" and not x["education"]
+    ]
+    assert len(without) == 3  # full inspections of secure homes without an education judgement
+    # 2023-24 also repeats last year's judgement in "Previous outcomes ...": not this row's
+    assert any(
+        x["previous_education"] and x["previous_education"] != x["education"]
+        for x in EDU["2023-24"]
+    )
+    r = imp(cli, "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json()["total"]["education_added"] == sum(map(len, EDU.values()))
+    with sqlite3.connect(db) as c:
+        edu = set(
+            c.execute(
+                "SELECT e.id, h.urn, e.date, e.by, e.outcome FROM events e"
+                " JOIN homes h ON h.id = e.home WHERE e.rule = 'ofsted-education'"
+            )
+        )
+        full = set(c.execute("SELECT id, date FROM events WHERE rule = 'ofsted-full'"))
+        ids = {i for (i,) in c.execute("SELECT id FROM events")}
+    # one per such inspection: same date, by Ofsted, the education judgement as its outcome
+    assert edu == {
+        (
+            f"ofsted-{x['urn'].lower()}-{x['number']}-education",
+            x["urn"],
+            x["date"].isoformat(),
+            "Ofsted",
+            x["education"],
+        )
+        for rows in EDU.values()
+        for x in rows
+    }
+    # beside the full inspection it comes from, with an id of its own
+    assert {(i.removesuffix("-education"), d) for i, _, d, _, _ in edu} <= full
+    for x in without:
+        assert f"ofsted-{x['urn'].lower()}-{x['number']}" in ids
+        assert f"ofsted-{x['urn'].lower()}-{x['number']}-education" not in ids
+    # 'due' now counts three years from each secure home's latest education inspection
+    last: dict[str, dt.date] = {}
+    for rows in EDU.values():
+        for x in rows:
+            u = x["urn"].lower()
+            last[u] = max(last.get(u, x["date"]), x["date"])
+    secure = {h["id"] for h in cli("homes", "--format", "json").json()["items"] if h["secure"]}
+    assert set(last) == secure
+    due = cli(
+        "due", "--rule", "ofsted-education", "--as-of", AS_OF, "--days", "3650", "--format", "json"
+    ).json()["items"]
+    assert {i["home"]: i["due"] for i in due} == {
+        u: plus_3_years(d).isoformat() for u, d in last.items()
+    }
+    overdue = {i["home"] for i in due if i["status"] == "overdue"}
+    assert overdue == {u for u, d in last.items() if plus_3_years(d) < dt.date.fromisoformat(AS_OF)}
+    assert len(overdue) < len(secure) // 2  # before: every secure home, overdue since 2017
+    # and 'history' shows education inspections meeting its occurrences (a home's first event
+    # starts tracking: one on that day anchors the first occurrence rather than meeting one)
+    met = 0
+    for u in sorted(secure):
+        dates = {
+            x["date"].isoformat() for rows in EDU.values() for x in rows if x["urn"].lower() == u
+        }
+        got = cli("history", u, "--rule", "ofsted-education", "--as-of", AS_OF, "--format", "json")
+        done = {i["done_on"] for i in got.json()["items"] if i["status"] in ("done", "late")}
+        assert done <= dates, u
+        met += len(done)
+    assert met >= len(secure)
+
+
+def test_only_secure_full_inspections_with_a_judgement_are_education_events() -> None:
+    from dataclasses import replace
+
+    from compliance.model import Home
+    from compliance.ofsted import CHILDRENS_HOME, FULL, INTERIM, SECURE, Row, events_for
+
+    home = Home("sc1", "SC1", "england")
+    base = Row(
+        line=2,
+        urn="SC1",
+        provision=SECURE,
+        secure=True,
+        local_authority="Surrey",
+        sector="Local authority",
+        places=7,
+        kind=FULL,
+        event_type="Full inspection",
+        date=dt.date(2019, 5, 2),
+        number="123",
+        judgement="Good",
+        status="Active",
+        education="Outstanding",
+    )
+    full, edu = events_for(base, home)
+    assert (full.id, full.rule, full.outcome) == ("ofsted-sc1-123", "ofsted-full", "Good")
+    assert (edu.id, edu.rule, edu.date, edu.by, edu.outcome) == (
+        "ofsted-sc1-123-education",
+        "ofsted-education",
+        dt.date(2019, 5, 2),
+        "Ofsted",
+        "Outstanding",
+    )
+    for row in (
+        replace(base, education=""),  # no education judgement
+        replace(base, kind=INTERIM, event_type="Interim inspection"),  # only full inspections
+        replace(base, provision=CHILDRENS_HOME, secure=False),  # the rule is for secure homes
+    ):
+        evs = events_for(row, home)
+        assert len(evs) == 1 and evs[0].rule != "ofsted-education" and evs[0].id == full.id
 
 
 def test_homes_json_and_csv_show_the_register_details(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
@@ -285,7 +445,7 @@ def test_importing_twice_or_in_another_order_changes_nothing(cli, db: Path, tmp_
     assert again.code == 0
     t = again.json()["total"]
     assert (t["homes_added"], t["homes_updated"], t["events_added"]) == (0, 0, 0)
-    assert t["events_known"] == sum(map(len, RAW.values()))
+    assert t["events_known"] == EVENTS
     assert snapshot(db) == before
     other = tmp_path / "reversed.db"
     assert imp(cli, files=FILES[::-1], db_path=other).code == 0

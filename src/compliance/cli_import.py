@@ -54,9 +54,10 @@ def ofsted(
     """Import Ofsted's inspection statistics: homes by URN, inspections as events. Idempotent.
 
     Secure children's homes and children's homes are kept (other provision types are skipped and
-    counted); full inspections satisfy ofsted-full, interims and assurance visits ofsted-interim
-    (secure homes), monitoring and emergency inspections are kept as ofsted-other. Every file is
-    read before anything is written; each file is written in one transaction.
+    counted); full inspections satisfy ofsted-full (and, at secure homes, ofsted-education when
+    they carry an education judgement), interims and assurance visits ofsted-interim (secure
+    homes), monitoring and emergency inspections are kept as ofsted-other. Every file is read
+    before anything is written; each file is written in one transaction.
 
     Example: compliance import ofsted provider-level-in-year-2023-24.csv --dry-run
     """
@@ -127,7 +128,9 @@ def _report(results: list[Any], total: Any, dry_run: bool, fmt: Fmt, db: str | N
         lines.append(
             f"{r.path}: {r.data_rows} rows, {r.kept_rows} inspections of children's homes; "
             f"homes {r.homes_added} added, {r.homes_updated} updated; "
-            f"events {r.events_added} added, {r.events_known} already recorded; "
+            f"events {r.events_added} added"
+            + (f" ({r.education_added} of them education)" if r.education_added else "")
+            + f", {r.events_known} already recorded; "
             f"{r.skipped_rows} rows skipped" + (":" if r.skipped else ".")
         )
         for why, n in r.skipped.items():
