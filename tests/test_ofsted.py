@@ -14,6 +14,8 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 DATA = Path(__file__).parent / "data" / "ofsted"
 FILES = sorted(DATA.glob("provider-level-in-year-*.csv"))
 YEARS = [f.stem.removeprefix("provider-level-in-year-") for f in FILES]
@@ -35,6 +37,12 @@ HEADER_NAMES = {
         "Inspection overall experiences and progress of children and young people",
     ],
 }
+# the education judgement: 2014-15 and 2018-19 on (2021-22 prefixes "Inspection"); no column in
+# 2015-16 to 2017-18. 2023-24 also has "Previous outcomes in ...": last year's, not this row's.
+EDUCATION_NAMES = [
+    "Outcomes in education and related learning activities",
+    "Inspection outcomes in education and related learning activities",
+]
 
 
 def inspection_year(d: dt.date) -> str:
@@ -53,6 +61,12 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
     head = next(i for i, r in enumerate(rows) if r and r[0] == "Web link")
     h = rows[head]
     col = {k: next(h.index(n) for n in names if n in h) for k, names in HEADER_NAMES.items()}
+    edu = next((h.index(n) for n in EDUCATION_NAMES if n in h), None)
+    prev = (
+        h.index("Previous outcomes in education and related learning activities")
+        if ("Previous outcomes in education and related learning activities" in h)
+        else None
+    )
     out = []
     for r in rows[head + 1 :]:
         if not any(r) or r[h.index("Provision type")].lower() not in KEPT:
@@ -75,12 +89,24 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
                 "date": dt.date(year, month, day),
                 "number": r[col["number"]],
                 "outcome": r[col["judgement"]] or None,
+                "provision": r[h.index("Provision type")],
+                "sector": r[h.index("Sector")],
+                "places": r[h.index("Places")] if "Places" in h else "",
+                "education": r[edu] if edu is not None else "",
+                "previous_education": r[prev] if prev is not None else "",
             }
         )
     return out
 
 
 RAW = {y: raw_rows(f) for y, f in zip(YEARS, FILES, strict=True)}
+# the ofsted-education events the raw rows call for: secure homes' full inspections that carry
+# an education judgement
+EDU = {
+    y: [x for x in rows if x["secure"] and x["rule"] == "ofsted-full" and x["education"]]
+    for y, rows in RAW.items()
+}
+EVENTS = sum(map(len, RAW.values())) + sum(map(len, EDU.values()))
 
 
 def db_events(db: Path) -> set[tuple[str, str, str, str | None]]:
@@ -110,17 +136,25 @@ def test_every_layout_imports_the_rows_the_raw_files_hold(cli, db: Path) -> None
     r = imp(cli, "--format", "json")
     assert r.code == 0, r.err
     report = r.json()
-    # events per inspection year, as the importer reports them and as the raw rows say
-    assert [f["events_added"] for f in report["files"]] == [len(RAW[y]) for y in YEARS]
+    # events per inspection year, as the importer reports them and as the raw rows say: one per
+    # inspection, and one more for each secure home's full inspection with an education judgement
+    assert [f["events_added"] for f in report["files"]] == [
+        len(RAW[y]) + len(EDU[y]) for y in YEARS
+    ]
+    assert [f["education_added"] for f in report["files"]] == [len(EDU[y]) for y in YEARS]
     assert [f["path"] for f in report["files"]] == [f.name for f in FILES]
     expected = {
         (x["urn"], x["rule"], x["date"].isoformat(), x["outcome"])
         for rows in RAW.values()
         for x in rows
+    } | {
+        (x["urn"], "ofsted-education", x["date"].isoformat(), x["education"])
+        for rows in EDU.values()
+        for x in rows
     }
     assert db_events(db) == expected
     with sqlite3.connect(db) as c:
-        assert c.execute("SELECT count(*) FROM events").fetchone()[0] == sum(map(len, RAW.values()))
+        assert c.execute("SELECT count(*) FROM events").fetchone()[0] == EVENTS
         homes = {
             u: (bool(s), la, n)
             for u, s, la, n in c.execute("SELECT urn, secure, local_authority, name FROM homes")
@@ -196,6 +230,187 @@ def test_secure_homes_missing_an_inspection_are_what_due_and_history_report(cli,
     assert listed == lacking
 
 
+def plus_3_years(d: dt.date) -> dt.date:
+    try:
+        return d.replace(year=d.year + 3)
+    except ValueError:  # 29 February: clamped to the month's end (C5)
+        return d.replace(year=d.year + 3, day=28)
+
+
+def test_secure_full_inspections_with_an_education_judgement_record_ofsted_education(
+    cli, db: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # the excerpts keep every secure home's rows, so these are the published files' counts
+    assert {y: len(EDU[y]) for y in YEARS} == {
+        "2014-15": 14,
+        "2015-16": 0,  # no education column 2015-16 to 2017-18
+        "2016-17": 0,
+        "2021-22": 12,
+        "2022-23": 14,
+        "2023-24": 15,
+    }
+    without = [
+        x
+        for x in RAW["2014-15"]
+        if x["secure"] and x["rule"] == "ofsted-full" and not x["education"]
+    ]
+    assert len(without) == 3  # full inspections of secure homes without an education judgement
+    # 2023-24 also repeats last year's judgement in "Previous outcomes ...": not this row's
+    assert any(
+        x["previous_education"] and x["previous_education"] != x["education"]
+        for x in EDU["2023-24"]
+    )
+    r = imp(cli, "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json()["total"]["education_added"] == sum(map(len, EDU.values()))
+    with sqlite3.connect(db) as c:
+        edu = set(
+            c.execute(
+                "SELECT e.id, h.urn, e.date, e.by, e.outcome FROM events e"
+                " JOIN homes h ON h.id = e.home WHERE e.rule = 'ofsted-education'"
+            )
+        )
+        full = set(c.execute("SELECT id, date FROM events WHERE rule = 'ofsted-full'"))
+        ids = {i for (i,) in c.execute("SELECT id FROM events")}
+    # one per such inspection: same date, by Ofsted, the education judgement as its outcome
+    assert edu == {
+        (
+            f"ofsted-{x['urn'].lower()}-{x['number']}-education",
+            x["urn"],
+            x["date"].isoformat(),
+            "Ofsted",
+            x["education"],
+        )
+        for rows in EDU.values()
+        for x in rows
+    }
+    # beside the full inspection it comes from, with an id of its own
+    assert {(i.removesuffix("-education"), d) for i, _, d, _, _ in edu} <= full
+    for x in without:
+        assert f"ofsted-{x['urn'].lower()}-{x['number']}" in ids
+        assert f"ofsted-{x['urn'].lower()}-{x['number']}-education" not in ids
+    # 'due' now counts three years from each secure home's latest education inspection
+    last: dict[str, dt.date] = {}
+    for rows in EDU.values():
+        for x in rows:
+            u = x["urn"].lower()
+            last[u] = max(last.get(u, x["date"]), x["date"])
+    secure = {h["id"] for h in cli("homes", "--format", "json").json()["items"] if h["secure"]}
+    assert set(last) == secure
+    due = cli(
+        "due", "--rule", "ofsted-education", "--as-of", AS_OF, "--days", "3650", "--format", "json"
+    ).json()["items"]
+    assert {i["home"]: i["due"] for i in due} == {
+        u: plus_3_years(d).isoformat() for u, d in last.items()
+    }
+    overdue = {i["home"] for i in due if i["status"] == "overdue"}
+    assert overdue == {u for u, d in last.items() if plus_3_years(d) < dt.date.fromisoformat(AS_OF)}
+    assert len(overdue) < len(secure) // 2  # before: every secure home, overdue since 2017
+    # and 'history' shows education inspections meeting its occurrences (a home's first event
+    # starts tracking: one on that day anchors the first occurrence rather than meeting one)
+    met = 0
+    for u in sorted(secure):
+        dates = {
+            x["date"].isoformat() for rows in EDU.values() for x in rows if x["urn"].lower() == u
+        }
+        got = cli("history", u, "--rule", "ofsted-education", "--as-of", AS_OF, "--format", "json")
+        done = {i["done_on"] for i in got.json()["items"] if i["status"] in ("done", "late")}
+        assert done <= dates, u
+        met += len(done)
+    assert met >= len(secure)
+
+
+def test_only_secure_full_inspections_with_a_judgement_are_education_events() -> None:
+    from dataclasses import replace
+
+    from compliance.model import Home
+    from compliance.ofsted import CHILDRENS_HOME, FULL, INTERIM, SECURE, Row, events_for
+
+    home = Home("sc1", "SC1", "england")
+    base = Row(
+        line=2,
+        urn="SC1",
+        provision=SECURE,
+        secure=True,
+        local_authority="Surrey",
+        sector="Local authority",
+        places=7,
+        kind=FULL,
+        event_type="Full inspection",
+        date=dt.date(2019, 5, 2),
+        number="123",
+        judgement="Good",
+        status="Active",
+        education="Outstanding",
+    )
+    full, edu = events_for(base, home)
+    assert (full.id, full.rule, full.outcome) == ("ofsted-sc1-123", "ofsted-full", "Good")
+    assert (edu.id, edu.rule, edu.date, edu.by, edu.outcome) == (
+        "ofsted-sc1-123-education",
+        "ofsted-education",
+        dt.date(2019, 5, 2),
+        "Ofsted",
+        "Outstanding",
+    )
+    for row in (
+        replace(base, education=""),  # no education judgement
+        replace(base, kind=INTERIM, event_type="Interim inspection"),  # only full inspections
+        replace(base, provision=CHILDRENS_HOME, secure=False),  # the rule is for secure homes
+    ):
+        evs = events_for(row, home)
+        assert len(evs) == 1 and evs[0].rule != "ofsted-education" and evs[0].id == full.id
+
+
+def test_homes_json_and_csv_show_the_register_details(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    assert imp(cli).code == 0
+    got = cli("homes", "--format", "json")
+    assert got.code == 0
+    items = {h["urn"]: h for h in got.json()["items"]}
+    fields = ["local_authority", "sector", "places", "provision"]
+    with sqlite3.connect(db) as c:
+        stored = {r[0]: r[1:] for r in c.execute(f"SELECT urn, {', '.join(fields)} FROM homes")}
+    assert set(items) == set(stored)
+    for urn, h in items.items():
+        assert tuple(h[f] for f in fields) == stored[urn], urn
+    # and what is stored is the raw rows' register details, from the home's newest inspection
+    newest: dict[str, dict[str, object]] = {}
+    for rows in RAW.values():
+        for x in rows:
+            if x["urn"] not in newest or x["date"] >= newest[x["urn"]]["date"]:  # type: ignore[operator]
+                newest[x["urn"]] = x
+    canonical = {
+        "secure children's home": "Secure children's home",
+        "children's home": "Children's home",
+        "residential special school (registered as a children's home)": (
+            "Residential special school (registered as a children's home)"
+        ),
+        "residential special school (>295 days/year)": (
+            "Residential special school (registered as a children's home)"
+        ),
+    }
+    for urn, x in newest.items():
+        h = items[urn]
+        assert h["local_authority"] == x["la"] and h["sector"].lower() == str(x["sector"]).lower()
+        assert h["provision"] == canonical[str(x["provision"]).lower()], urn
+        if x["places"]:
+            assert h["places"] == int(str(x["places"])), urn
+    assert {h["provision"] for h in items.values()} >= {"Secure children's home", "Children's home"}
+    assert {h["sector"] for h in items.values()} >= {"Local authority", "Private"}
+    # places are null only for homes seen in 2014-15 alone (the one year without the column)
+    with_places = {x["urn"] for rows in RAW.values() for x in rows if x["places"]}
+    assert with_places and {u for u, h in items.items() if h["places"] is not None} == with_places
+    # CSV: every JSON field, the same values
+    out = cli("homes", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out.out)))
+    assert list(table[0]) == list(next(iter(items.values())))
+    for row in table:
+        h = items[row["urn"]]
+        assert [row[f] for f in fields] == ["" if h[f] is None else str(h[f]) for f in fields]
+    # the table keeps its seven columns: the imported names already fill 80 columns
+    text = cli("homes").out.splitlines()
+    assert text[0].split() == ["ID", "NAME", "NATION", "SECURE", "YJB", "SINCE", "URN"]
+
+
 def test_ordinary_homes_get_only_their_rules(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
     assert imp(cli).code == 0
     homes = cli("homes", "--format", "json").json()["items"]
@@ -230,7 +445,7 @@ def test_importing_twice_or_in_another_order_changes_nothing(cli, db: Path, tmp_
     assert again.code == 0
     t = again.json()["total"]
     assert (t["homes_added"], t["homes_updated"], t["events_added"]) == (0, 0, 0)
-    assert t["events_known"] == sum(map(len, RAW.values()))
+    assert t["events_known"] == EVENTS
     assert snapshot(db) == before
     other = tmp_path / "reversed.db"
     assert imp(cli, files=FILES[::-1], db_path=other).code == 0
@@ -281,16 +496,44 @@ def test_unknown_layout_is_refused_naming_the_file_and_columns(
     assert r.code == 2 and "notes.csv" in r.err and "no header row" in r.err
 
 
-def test_a_bad_date_is_refused_with_its_line(cli, db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("form", ["impossible", "iso"])
+def test_a_bad_date_is_refused_with_its_line(cli, db: Path, tmp_path: Path, form: str) -> None:  # type: ignore[no-untyped-def]
     lines = FILES[0].read_bytes().split(b"\r\n")
     n, line = next((n, ln) for n, ln in enumerate(lines) if b"Secure children's home" in ln)
     date = next(c for c in line.split(b",") if c.count(b"/") == 2)
-    lines[n] = line.replace(b"," + date + b",", b",31/02/2015,")
+    if form == "iso":  # the row's own date, in a form no published file uses
+        day, month, year = date.split(b"/")
+        new = b"-".join((year, month, day))
+        assert dt.date.fromisoformat(new.decode())  # a real date, only in the wrong form
+    else:
+        new = b"31/02/2015"
+    lines[n] = line.replace(b"," + date + b",", b"," + new + b",")
     bad = tmp_path / FILES[0].name
     bad.write_bytes(b"\r\n".join(lines))
-    r = imp(cli, files=[bad])
-    assert r.code == 2 and f"{bad.name}:{n + 1}:" in r.err and "31/02/2015" in r.err
+    r = imp(cli, files=[FILES[1], bad])
+    assert r.code == 2 and r.err.startswith(f"error: {bad.name}:{n + 1}: ")
+    assert repr(new.decode()) in r.err and "DD/MM/YYYY" in r.err
+    assert len(r.err.strip().splitlines()) == 1
     assert not db.exists()
+    assert imp(cli, files=[FILES[1]]).code == 0
+    before = snapshot(db)
+    assert imp(cli, files=[FILES[2], bad]).code == 2
+    assert snapshot(db) == before  # nothing imported, not even the good file
+
+
+def test_csv_format_is_refused_in_one_line_before_anything_is_read(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    # the summary is a report (per file: counts and skip reasons), like 'why': table or json
+    for args in (["--format", "csv"], ["-f", "csv", "--dry-run"]):
+        r = imp(cli, *args)
+        assert r.code == 2 and r.out == "" and not db.exists()
+        assert r.err == (
+            "error: --format csv: the import summary is not a listing; use --format table or json\n"
+        )
+    assert imp(cli, files=[FILES[0]]).code == 0
+    before = snapshot(db)
+    assert imp(cli, "--format", "csv", files=FILES[1:]).code == 2
+    assert snapshot(db) == before
+    assert "<table|json>" in cli("import", "ofsted", "--help").out
 
 
 def test_missing_file_is_a_clear_error(cli, db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -303,6 +546,67 @@ def test_no_progress_bar_off_a_terminal_and_a_readable_summary(cli, db: Path) ->
     assert r.code == 0 and r.err == ""
     assert "provider-level-in-year-2014-15.csv:" in r.out and "total:" in r.out
     assert "provision type: Independent Fostering Agency" in r.out
+
+
+def raw_provisions() -> dict[str, list[str]]:
+    """Per file, the provision type of every data row, as published (csv only)."""
+    out = {}
+    for y, path in zip(YEARS, FILES, strict=True):
+        b = path.read_bytes()
+        try:
+            text = b.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = b.decode("cp1252")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        head = next(i for i, r in enumerate(rows) if r and r[0] == "Web link")
+        pt = rows[head].index("Provision type")
+        out[y] = [r[pt] for r in rows[head + 1 :] if any(r)]
+    return out
+
+
+def test_skip_reasons_that_differ_only_in_case_are_counted_once(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    provisions = raw_provisions()
+    # the excerpts hold both spellings Ofsted has used (2015-16 writes it in lower case)
+    spellings = {
+        p for ps in provisions.values() for p in ps if p.lower() == "secure training centre"
+    }
+    assert spellings == {"Secure Training Centre", "Secure training centre"}
+    stc = sum(p.lower() == "secure training centre" for ps in provisions.values() for p in ps)
+    report = imp(cli, "--dry-run", "--format", "json").json()
+    total = report["total"]["skipped"]
+    keys = [k for k in total if k.lower() == "provision type: secure training centre"]
+    # one reason, in the spelling most rows use, with every row of either spelling
+    assert keys == ["provision type: Secure Training Centre"] and total[keys[0]] == stc
+    assert len({k.lower() for k in total}) == len(total)
+    assert sum(total.values()) == sum(f["data_rows"] - f["kept_rows"] for f in report["files"])
+    # each file still shows the spelling it uses
+    for f, y in zip(report["files"], YEARS, strict=True):
+        mine = {p for p in provisions[y] if p.lower() == "secure training centre"}
+        assert {k for k in f["skipped"] if k.lower() == keys[0].lower()} == {
+            f"provision type: {p}" for p in mine
+        }
+    text = imp(cli, "--dry-run").out.splitlines()
+    tail = text[next(i for i, ln in enumerate(text) if ln.startswith("total:")) :]
+    assert [ln.split(None, 1) for ln in tail if "raining" in ln] == [
+        [str(stc), "provision type: Secure Training Centre"]
+    ]
+
+
+def test_merging_skip_reasons_does_not_depend_on_file_order() -> None:
+    from compliance.ofsted import merge_reasons
+
+    a = [("provision type: Secure Training Centre", 3), ("provision type: CAFCASS", 1)]
+    b = [("provision type: Secure training centre", 2), ("provision type: Boarding School", 5)]
+    want = {
+        "provision type: Boarding School": 5,
+        "provision type: Secure Training Centre": 5,
+        "provision type: CAFCASS": 1,
+    }
+    assert merge_reasons(a + b) == merge_reasons(b + a) == want
+    assert list(merge_reasons(a + b)) == list(want)  # most rows first, then by label
+    # on a tie the label is the first spelling in sort order, whichever file came first
+    tie = [("x: Secure training centre", 2), ("x: Secure Training Centre", 2)]
+    assert merge_reasons(tie) == merge_reasons(tie[::-1]) == {"x: Secure Training Centre": 4}
 
 
 def test_decoding_and_labels() -> None:
@@ -319,6 +623,14 @@ def test_since_sets_tracking_start_of_created_homes(cli, db: Path) -> None:  # t
     homes = cli("homes", "--format", "json").json()["items"]
     assert {h["since"] for h in homes} == {"2024-04-01"}
     assert imp(cli, "--since", "2024-13-01").code == 2
+
+
+def test_a_bad_since_is_refused_naming_since(cli, db: Path) -> None:  # type: ignore[no-untyped-def]
+    for bad in ("garbage", "2024-13-01"):
+        r = imp(cli, "--since", bad)
+        assert r.code == 2 and not db.exists()
+        assert r.err.strip() == f"error: --since: {bad!r} is not a date (expected YYYY-MM-DD)"
+        assert "--as-of" not in r.err
 
 
 def test_record_only_rule_owes_nothing(cli, db: Path) -> None:  # type: ignore[no-untyped-def]

@@ -194,12 +194,31 @@ def homes(fmt: Format = Fmt.table) -> None:
     net = _net()
     hs = net.store.homes()
     headers = ["id", "name", "nation", "secure", "yjb", "since", "urn"]
+    # register details (from 'import ofsted' or a fixture): in JSON and CSV; the table keeps
+    # its seven columns, which already fill 80 columns with the imported homes' names
+    headers += ["local_authority", "sector", "places", "provision"]
     rows = [
-        [h.id, h.name, h.nation, h.secure, h.yjb, h.since.isoformat() if h.since else None, h.urn]
+        [
+            h.id,
+            h.name,
+            h.nation,
+            h.secure,
+            h.yjb,
+            h.since.isoformat() if h.since else None,
+            h.urn,
+            h.local_authority,
+            h.sector,
+            h.places,
+            h.provision,
+        ]
         for h in hs
     ]
     listing_out(
-        fmt.value, headers, rows, empty="No homes yet: 'compliance load FILE' or 'compliance demo'."
+        fmt.value,
+        headers,
+        rows,
+        empty="No homes yet: 'compliance load FILE' or 'compliance demo'.",
+        shown=7,
     )
 
 

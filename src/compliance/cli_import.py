@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from .cli import Fmt, app
-from .shell import STATE
-from .shell import as_of_date as _as_of
+from .errors import InvalidInput
+from .shell import STATE, option_date
 from .shell import db_path as _db_path
 from .shell import emit as _emit
 
@@ -41,21 +41,35 @@ def ofsted(
             help="Tracking start for the homes this import creates (default: their first event).",
         ),
     ] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="table (text) or json.")] = Fmt.table,
+    fmt: Annotated[
+        Fmt,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="<table|json>",
+            help="table (text) or json. Not csv: the summary is not a listing.",
+        ),
+    ] = Fmt.table,
 ) -> None:
     """Import Ofsted's inspection statistics: homes by URN, inspections as events. Idempotent.
 
     Secure children's homes and children's homes are kept (other provision types are skipped and
-    counted); full inspections satisfy ofsted-full, interims and assurance visits ofsted-interim
-    (secure homes), monitoring and emergency inspections are kept as ofsted-other. Every file is
-    read before anything is written; each file is written in one transaction.
+    counted); full inspections satisfy ofsted-full (and, at secure homes, ofsted-education when
+    they carry an education judgement), interims and assurance visits ofsted-interim (secure
+    homes), monitoring and emergency inspections are kept as ofsted-other. Every file is read
+    before anything is written; each file is written in one transaction.
 
     Example: compliance import ofsted provider-level-in-year-2023-24.csv --dry-run
     """
     from . import ofsted as imp
     from .store import open_store
 
-    start = _as_of(since) if since else None
+    if fmt is Fmt.csv:
+        # like 'why', a report rather than a listing: per file, counts and skip reasons
+        raise InvalidInput(
+            "--format csv: the import summary is not a listing; use --format table or json"
+        )
+    start = option_date(since, "--since") if since else None
     parsed = imp.read_files(files)  # every file checked before the database is touched
     path = _db_path()
     store = None if dry_run and not path.exists() else open_store(path, create=not dry_run)
@@ -114,7 +128,9 @@ def _report(results: list[Any], total: Any, dry_run: bool, fmt: Fmt, db: str | N
         lines.append(
             f"{r.path}: {r.data_rows} rows, {r.kept_rows} inspections of children's homes; "
             f"homes {r.homes_added} added, {r.homes_updated} updated; "
-            f"events {r.events_added} added, {r.events_known} already recorded; "
+            f"events {r.events_added} added"
+            + (f" ({r.education_added} of them education)" if r.education_added else "")
+            + f", {r.events_known} already recorded; "
             f"{r.skipped_rows} rows skipped" + (":" if r.skipped else ".")
         )
         for why, n in r.skipped.items():

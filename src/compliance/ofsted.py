@@ -17,7 +17,11 @@ Mapping (see README "Importing Ofsted data"):
   inspection", "Assurance visit") satisfy ``ofsted-interim`` at secure homes; monitoring and
   emergency inspections, and interims of homes that are not secure (only secure homes have the
   interim rule), are kept as ``ofsted-other``, which is on record only and satisfies nothing;
-- event ids are ``ofsted-URN-EVENTNUMBER``, so importing a file twice adds nothing.
+- a full inspection of a secure home with an education judgement ("Outcomes in education and
+  related learning activities": 2014-15 and 2018-19 on; the column is absent 2015-16 to 2017-18)
+  also records an ``ofsted-education`` event on the same date, the judgement as its outcome;
+- event ids are ``ofsted-URN-EVENTNUMBER`` (the education event's ``...-education``), so
+  importing a file twice adds nothing.
 
 Contains public sector information licensed under the Open Government Licence v3.0.
 """
@@ -61,6 +65,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL: dict[str, tuple[str, ...]] = {
     "places": ("Places",),
     "status": ("Reg Status", "Registration status"),
+    # secure homes' full inspections only; 2014-15 and 2018-19 on (2015-16 to 2017-18 have no
+    # such column). 2023-24's "Previous outcomes in ..." repeats last year's and is not read.
+    "education": (
+        "Outcomes in education and related learning activities",
+        "Inspection outcomes in education and related learning activities",
+    ),
 }
 
 SECURE = "Secure children's home"
@@ -88,6 +98,7 @@ EVENT_TYPES = {
 }
 RULES = {FULL: "ofsted-full", INTERIM: "ofsted-interim", MONITORING: "ofsted-other"}
 RECORD_ONLY = "ofsted-other"
+EDUCATION = "ofsted-education"
 HOME_ID_BAD = re.compile(r"[^a-z0-9-]+")
 DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -115,6 +126,7 @@ class Row:
     number: str
     judgement: str
     status: str
+    education: str = ""  # the education judgement ("" when the file has none for this row)
 
 
 @dataclass
@@ -163,13 +175,15 @@ def _find_header(rows: list[list[str]], name: str) -> tuple[int, dict[str, int]]
 
 
 def parse_date(text: str, name: str, line: int) -> dt.date:
+    """A DD/MM/YYYY date, the only form in every published year. Anything else (ISO dates
+    included: no published file has one, so one would mean the file was edited or is not what
+    we think) is refused, naming the file and line."""
     m = DATE_RE.match(text.strip())
-    try:
-        if m:
+    if m:
+        try:
             return dt.date(int(m[3]), int(m[2]), int(m[1]))
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        pass
+        except ValueError:
+            pass
     raise InvalidInput(
         f"{name}:{line}: inspection date {text.strip()!r} is not a date (DD/MM/YYYY); nothing was imported"
     )
@@ -220,6 +234,7 @@ def parse_text(text: str, name: str) -> ParsedFile:
                 number=cell(r, "number"),
                 judgement=cell(r, "judgement"),
                 status=cell(r, "status"),
+                education=cell(r, "education"),
             )
         )
     return out
@@ -268,6 +283,24 @@ def home_id_for(urn: str) -> str:
 
 def label(urn: str, local_authority: str) -> str:
     return f"{urn} ({local_authority})" if local_authority else urn
+
+
+def events_for(row: Row, home: Home) -> list[Event]:
+    """The events one row records: the inspection, and for a full inspection of a secure home
+    with an education judgement, the ``ofsted-education`` event it also is."""
+    ev = event_for(row, home)
+    if not (row.kind == FULL and row.secure and row.education):
+        return [ev]
+    edu = Event(
+        id=f"{ev.id}-education",
+        home=home.id,
+        rule=EDUCATION,
+        date=row.date,
+        by="Ofsted",
+        outcome=row.education,
+        notes=f"{ev.notes}: its education judgement (outcomes in education and related learning)",
+    )
+    return [ev, edu]
 
 
 def event_for(row: Row, home: Home) -> Event:
@@ -350,16 +383,17 @@ def plan_file(parsed: ParsedFile, state: State, since: dt.date | None = None) ->
     seen: set[str] = set()
     for row in parsed.rows:
         home = state.homes[urns[row.urn]]
-        ev = event_for(row, home)
-        if ev.id in seen:
+        evs = events_for(row, home)
+        if evs[0].id in seen:
             plan.skipped["the same event twice in the file"] += 1
             continue
-        seen.add(ev.id)
-        if ev.id in state.event_ids:
-            plan.known_events += 1
-            continue
-        plan.events.append(ev)
-        state.event_ids.add(ev.id)
+        seen.add(evs[0].id)
+        for ev in evs:
+            if ev.id in state.event_ids:
+                plan.known_events += 1
+                continue
+            plan.events.append(ev)
+            state.event_ids.add(ev.id)
     for ev in plan.events:
         if ev.date > state.latest.get(ev.home, dt.date.min):
             state.latest[ev.home] = ev.date
@@ -396,6 +430,7 @@ class FileResult:
     homes_added: int
     homes_updated: int
     events_added: int
+    education_added: int  # of events_added, the ofsted-education events of full inspections
     events_known: int
     skipped: dict[str, int]
     closed: int
@@ -411,6 +446,21 @@ def plan_files(
     return [plan_file(p, state, since) for p in parsed]
 
 
+def merge_reasons(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Skip reasons counted once per meaning, most frequent first.
+
+    Ofsted spells some labels differently from year to year ("Secure Training Centre" in most
+    years, "Secure training centre" in 2015-16): reasons equal but for case, spacing, dashes or
+    quotes (as :func:`_norm` compares them) are one reason, shown in the spelling with most rows
+    (the first in sort order on a tie), so the label does not depend on the order of the files.
+    """
+    spellings: dict[str, Counter[str]] = {}
+    for why, n in counts:
+        spellings.setdefault(_norm(why), Counter())[why] += n
+    merged = {min(c, key=lambda w: (-c[w], w)): c.total() for c in spellings.values()}
+    return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def result_of(plan: FilePlan, added: int | None = None, updated: int | None = None) -> FileResult:
     return FileResult(
         plan.path,
@@ -419,8 +469,9 @@ def result_of(plan: FilePlan, added: int | None = None, updated: int | None = No
         len(plan.homes_new) if added is None else added,
         len(plan.homes_changed) if updated is None else updated,
         len(plan.events),
+        sum(1 for e in plan.events if e.rule == EDUCATION),
         plan.known_events,
-        dict(sorted(plan.skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        merge_reasons(plan.skipped.items()),
         plan.closed,
     )
 
@@ -458,9 +509,7 @@ def import_files(
 
 def summarise(results: Iterable[FileResult]) -> FileResult:
     rs = list(results)
-    skipped: Counter[str] = Counter()
-    for r in rs:
-        skipped.update(r.skipped)
+    skipped = merge_reasons(kv for r in rs for kv in r.skipped.items())
     return FileResult(
         "total",
         sum(r.data_rows for r in rs),
@@ -468,7 +517,8 @@ def summarise(results: Iterable[FileResult]) -> FileResult:
         sum(r.homes_added for r in rs),
         sum(r.homes_updated for r in rs),
         sum(r.events_added for r in rs),
+        sum(r.education_added for r in rs),
         sum(r.events_known for r in rs),
-        dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        skipped,
         rs[-1].closed if rs else 0,
     )

@@ -50,6 +50,11 @@ def as_of_date(text: str | None) -> dt.date:
         from .clock import today
 
         return today()
+    return option_date(text, "--as-of")
+
+
+def option_date(text: str, option: str) -> dt.date:
+    """The YYYY-MM-DD value of a date option; the error names ``option``, as the user typed it."""
     try:
         return dt.date.fromisoformat(text.strip())  # what dates.parse_date accepts
     except ValueError:
@@ -59,7 +64,7 @@ def as_of_date(text: str | None) -> dt.date:
     try:
         return parse_date(text)
     except ValueError as exc:
-        raise InvalidInput(f"--as-of: {exc}") from None
+        raise InvalidInput(f"{option}: {exc}") from None
 
 
 def colour() -> bool:

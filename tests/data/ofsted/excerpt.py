@@ -7,6 +7,10 @@ lines: every secure children's home; a fixed set of children's homes (URNs found
 of the years, first twelve in URN order, plus homes with monitoring inspections and residential
 special schools registered as children's homes); the first two rows of a few other provision
 types and every emergency inspection (which the importer skips or keeps on record).
+
+The homes are chosen from the years in YEARS; the years in EXTRA are cut with the same choice,
+so adding one leaves the other excerpts as they were (2015-16: the only year that spells the
+provision type "Secure training centre", and one without an education judgement column).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 YEARS = ("2014-15", "2016-17", "2021-22", "2022-23", "2023-24")
+EXTRA = ("2015-16",)
 HERE = Path(__file__).resolve().parent
 
 
@@ -36,11 +41,14 @@ def _table(raw: bytes) -> tuple[list[bytes], int, list[list[str]]]:
 
 
 def main(src: Path) -> None:
-    tables = {y: _table((src / f"provider-level-in-year-{y}.csv").read_bytes()) for y in YEARS}
+    tables = {
+        y: _table((src / f"provider-level-in-year-{y}.csv").read_bytes()) for y in YEARS + EXTRA
+    }
     seen: Counter[str] = Counter()
     monitored: list[str] = []
     rss: list[str] = []
-    for _lines, head, rows in tables.values():
+    for y in YEARS:
+        _lines, head, rows = tables[y]
         h = rows[head]
         pt = h.index("Provision type")
         et = next(
@@ -81,6 +89,7 @@ def main(src: Path) -> None:
                 in (
                     "Independent Fostering Agency",
                     "Secure Training Centre",
+                    "Secure training centre",
                     "Residential Special School",
                     "Residential special school (>295 days/year)",
                 )
