@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,10 @@ import pytest
 
 AS_OF = "2026-11-23"
 COMPLIANCE = str(Path(sys.executable).with_name("compliance"))
+
+
+FORM_FIELDS = ("Date", "By", "Notes", "Evidence", "Outcome")  # the record form's fields
+BACKGROUND = re.compile(r"48;(?:5;\d+|2;\d+;\d+;\d+)")  # a background colour, any depth
 
 
 class Tmux:
@@ -48,6 +53,22 @@ class Tmux:
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.session)
+
+    def background_after(self, text: str) -> str | None:
+        """The background colour of the screen just after ``text`` (escape codes show what the
+        plain screen does not: which field has the focus), at any colour depth."""
+        for line in self.run("capture-pane", "-e", "-p", "-t", self.session).splitlines():
+            if f"{text}\x1b" in line:
+                found = BACKGROUND.search(line.split(text, 1)[1])
+                return found.group(0) if found else None
+        return None
+
+    def focused(self, label: str) -> bool:
+        """Whether the form field labelled ``label`` has the focus: its input is the only one
+        drawn on another background than the rest of the form's fields."""
+        backgrounds = [self.background_after(name) for name in FORM_FIELDS]
+        mine = self.background_after(label)
+        return mine is not None and backgrounds.count(mine) == 1
 
     def wait_for(self, ok: Callable[[str], bool], what: str, timeout: float = 30) -> str:
         end = time.monotonic() + timeout
@@ -100,11 +121,16 @@ def drive(workdir: Path, verbose: bool = False) -> None:
         t.wait_for(lambda s: "escape clears" in s, "the filter box")
         t.type(f"home:{target['home']} rule:reg45-review")
         t.wait_for(lambda s: "0 OVERDUE" in s, "the filtered list")
+        typed = t.background_after("reg45-review")  # the filter box, focused
         t.keys("Enter")
+        # Enter's move to the list is a queued message: a key sent before it lands in the box
+        t.wait_for(lambda s: t.background_after("reg45-review") != typed, "the filter to let go")
         t.keys("r")
         t.wait_for(lambda s: "Record reg45-review" in s, "the record form")
-        time.sleep(0.5)  # let the form focus its first field
+        # a key sent before the form has focused its first field would land in that field
+        t.wait_for(lambda s: t.focused("Date"), "the form to focus its date")
         t.keys("Tab")
+        t.wait_for(lambda s: t.focused("By"), "the focus on By")
         t.type("RM (e2e)")
         t.keys("Enter")
         t.wait_for(
