@@ -96,6 +96,11 @@ def _json_list(values: Sequence[str] | None) -> str | None:
     return None if values is None else json.dumps(sorted(set(values)))
 
 
+# A home's row vouches for its agenda on :day up to :until: nothing recorded after :day, and
+# written far enough ahead.
+_VOUCHED = "ph.horizon <= :day AND ph.until >= :until"
+
+
 def unvouched(
     conn: sqlite3.Connection, as_of: dt.date, until: dt.date, homes: Sequence[str] | None
 ) -> list[str]:
@@ -107,7 +112,7 @@ def unvouched(
         r[0]
         for r in conn.execute(
             "SELECT id FROM homes h WHERE NOT EXISTS (SELECT 1 FROM pending_homes ph "
-            "WHERE ph.home = h.id AND ph.horizon <= :day AND ph.until >= :until)"
+            f"WHERE ph.home = h.id AND {_VOUCHED})"
             + ("" if want is None else " AND h.id IN (SELECT value FROM json_each(:want))")
             + " ORDER BY id",
             {"day": as_of.isoformat(), "until": until.isoformat(), "want": want},
@@ -121,7 +126,7 @@ Row = tuple[str, str, str, str, str, str, str | None]  # home, rule, period, sta
 def _where(homes: Sequence[str] | None, rules: Sequence[str] | None) -> str:
     """The agenda rows due by :until of the homes vouched for on :day (of :want, of :keys)."""
     return (
-        "ph.home = a.home AND a.due <= :until AND ph.horizon <= :day AND ph.until >= :until"
+        f"ph.home = a.home AND a.due <= :until AND {_VOUCHED}"
         + ("" if homes is None else " AND a.home IN (SELECT value FROM json_each(:want))")
         + ("" if rules is None else " AND a.rule IN (SELECT value FROM json_each(:keys))")
     )
