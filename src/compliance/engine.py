@@ -12,7 +12,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 from .dates import (
     ONE_DAY,
@@ -58,6 +58,7 @@ class Query:
     holidays: BankHolidays = field(default_factory=BankHolidays)
 
 
+@lru_cache(maxsize=65536)  # pure, and a network's homes share their periods' dates
 def due_from(due: dt.date, window_start: dt.date, lead: int, window: bool) -> dt.date:
     """The first day an open occurrence counts as ``due`` (before it, ``upcoming``): the start of
     its window for rules that have one (calendar periods, "within N days of"), and in any case

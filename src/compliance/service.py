@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,17 +236,12 @@ def agenda_items(net: Network, rows: list[agenda.Row], as_of: dt.date) -> list[I
 # -- keeping the agenda (see compliance.agenda) ---------------------------------------------------
 
 
+_iso = lru_cache(maxsize=65536)(dt.date.isoformat)  # homes share their periods' dates
+
+
 def _agenda_row(o: Occurrence) -> agenda.Row:
     assert o.due_from is not None  # the engine sets it on every open occurrence
-    return (
-        o.home,
-        o.rule,
-        o.period,
-        o.window_start.isoformat(),
-        o.due.isoformat(),
-        o.due_from.isoformat(),
-        o.title,
-    )
+    return (o.home, o.rule, o.period, _iso(o.window_start), _iso(o.due), _iso(o.due_from), o.title)
 
 
 def index_fingerprint(net: Network) -> str:
