@@ -207,6 +207,22 @@ def test_each_review_needs_its_own_report() -> None:
     }
 
 
+def test_a_trigger_before_since_is_owed_when_its_due_date_is_not() -> None:
+    """As for "at most N after" rules: a review just before tracking starts still needs its
+    report when the report is due after the start; one due before the start is not owed."""
+    occs = run(
+        "reg45-report",
+        [],
+        as_of="2026-03-21",
+        since="2026-03-01",
+        trigger=["2025-12-01", "2026-02-20"],
+        closed=False,
+    )
+    assert by_period(occs) == {"2026-02-20": ("2026-03-20", "overdue")}  # 2025-12-29 not owed
+    occs = run("reg45-report", [], as_of="2026-03-21", since="2026-03-21", trigger=["2026-02-20"])
+    assert occs == []  # due 2026-03-20, the day before tracking starts
+
+
 def test_c3_working_days_skip_weekends_and_national_bank_holidays() -> None:
     bh = BankHolidays()
     # Thursday 24 December 2026 + 3 working days: 25 (Christmas), 26/27 (weekend), 28 (Boxing

@@ -539,7 +539,12 @@ def _after(
 ) -> list[Occurrence]:
     c = rule.cadence
     all_triggers = trigger.dates
-    triggers = all_triggers[bisect_left(all_triggers, since.isoformat()) :]
+    first = bisect_left(all_triggers, since.isoformat())
+    # A trigger before tracking starts is still owed when its due date falls on or after since,
+    # as an earlier event anchors an "at most N after" rule (due dates rise with the trigger).
+    while first and _after_due(c, home, q, _d(all_triggers[first - 1]))[0] >= since:
+        first -= 1
+    triggers = all_triggers[first:]
     out: list[Occurrence] = []
     full = q.closed or q.explain
     sat = hist.dates
@@ -556,23 +561,25 @@ def _after(
         t = _d(t_iso)
         oid = occurrence_id(home.id, rule.key, t_iso)
         s: list[str] = []
-        if c.working_days:
-            due, skipped = q.holidays.add_working_days(home.nation, t, c.working_days)
-            if q.explain:
-                s.append(f"{rule.title}: {rule.cadence.describe()}.")
+        due, skipped = _after_due(c, home, q, t)
+        if q.explain:
+            s.append(f"{rule.title}: {rule.cadence.describe()}.")
+            if c.working_days:
                 s.append(
                     f"C3: {c.working_days} working days counted from {t + ONE_DAY}, skipping Saturdays, "
                     f"Sundays and {home.nation.title()} bank holidays: due {due}."
                 )
                 for day, name in skipped:
                     s.append(f"Bank holiday skipped: {day} {name}.")
-        else:
-            due = t + dt.timedelta(days=c.days)
-            if q.explain:
-                s.append(f"{rule.title}: {rule.cadence.describe()}.")
+            else:
                 s.append(
                     f"C2: {c.after} on {t} + {c.days} calendar days = {due} "
                     "(weekends and bank holidays do not move it)."
+                )
+            if t < since:
+                s.append(
+                    f"The {c.after} of {t} came before tracking started ({since}), but this is "
+                    "due after it, so it is owed."
                 )
         if done is not None:
             if full and not q.settled_before_start(due, _d(done)):
@@ -595,6 +602,16 @@ def _after(
             s.append(f"No {rule.key} recorded on or after {t}.")
         out.append(_open(oid, home, rule, t_iso, t, due, q, True, s))
     return out
+
+
+def _after_due(
+    c: Cadence, home: Home, q: Query, t: dt.date
+) -> tuple[dt.date, list[tuple[dt.date, str]]]:
+    """The due date of an "after" rule for a trigger on ``t`` (C2 or C3), and for working days
+    the bank holidays skipped on the way."""
+    if c.working_days:
+        return q.holidays.add_working_days(home.nation, t, c.working_days)
+    return t + dt.timedelta(days=c.days), []
 
 
 # -- one-off actions ---------------------------------------------------------------------------
