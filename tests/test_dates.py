@@ -110,3 +110,14 @@ def test_record_at_an_ambiguous_time_is_a_one_line_error(cli) -> None:  # type: 
         "record", homes[0]["id"], "reg44-visit", "--at", "2026-10-25T01:30", "--as-of", "2026-11-01"
     )
     assert r.code == 2 and "happens twice" in r.err and "Traceback" not in r.err
+
+
+def test_dates_are_written_yyyy_mm_dd_only() -> None:
+    """date.fromisoformat also takes 20261115 and ISO week dates (2026-W01-1 is 2025-12-29): a
+    date typed in one of those forms is refused, not read as another day."""
+    from compliance.dates import parse_date
+
+    assert parse_date(" 2026-11-15 ") == dt.date(2026, 11, 15)
+    for text in ("20261115", "2026-W01-1", "2026-W46-7", "2026-1-5", "2026-02-30", ""):
+        with pytest.raises(ValueError, match="expected YYYY-MM-DD"):
+            parse_date(text)

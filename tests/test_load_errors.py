@@ -19,6 +19,18 @@ since = 2026-01-01
 
 CASES = [
     # (fixture text, expected line, expected field fragment, message fragment)
+    (  # quoted, a date is text to TOML (and fromisoformat would read a week date)
+        GOOD_HEAD + '\n[[homes]]\nid = "b"\nname = "x"\nnation = "england"\nsince = "2026-01-01"\n',
+        12,
+        "homes[1].since",
+        "not a date",
+    ),
+    (
+        GOOD_HEAD + '\n[[actions]]\nhome = "northgate"\ntitle = "t"\ndue = "2026-W01-1"\n',
+        11,
+        "actions[0].due",
+        "not a date",
+    ),
     (
         GOOD_HEAD
         + '\n[[events]]\nhome = "northgate"\nrule = "reg44-visit"\ndate = 2026-01-05\ncolour = "red"\n',

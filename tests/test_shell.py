@@ -21,6 +21,8 @@ from compliance.shell import parse_fast
         ["due", "--home", "nowhere"],
         ["due", "--rule", "reg99"],
         ["due", "--as-of", "2026-02-30"],
+        ["due", "--as-of", "2026-W46-7"],
+        ["overdue", "--as-of", "20261122"],
         ["overdue", "--as-of", "tomorrow"],
         # forms the fast route hands to typer
         ["due", "--days", "-1"],

@@ -158,12 +158,25 @@ def count_periods(first: Period, last: Period) -> int:
     return months // step + 1
 
 
+def is_iso_form(text: str) -> bool:
+    """Whether ``text`` is written YYYY-MM-DD (date.fromisoformat also takes 20261122 and ISO
+    week dates such as 2026-W01-1, which is 2025-12-29: too easy to get a wrong date from)."""
+    return (
+        len(text) == 10
+        and text[4] == text[7] == "-"
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    )
+
+
 def parse_date(text: str) -> dt.date:
     """Parse an ISO date (YYYY-MM-DD); ValueError with a readable message otherwise."""
+    t = text.strip()
     try:
-        return dt.date.fromisoformat(text.strip())
+        if is_iso_form(t):
+            return dt.date.fromisoformat(t)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+        pass
+    raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def parse_datetime(text: str) -> dt.datetime:

@@ -204,11 +204,7 @@ class _Parser:
             raise self.err(table, i, key, "must be a date (YYYY-MM-DD), not a date-time")
         if isinstance(v, dt.date):
             return v
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v)
-            except ValueError:
-                pass
+        # a quoted "2026-01-01" is text to TOML: refused, as for events' dates
         raise self.err(table, i, key, f"{v!r} is not a date (write it as YYYY-MM-DD, unquoted)")
 
     def home_ref(self, table: str, i: int, raw: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .dates import PERIOD_KINDS
+from .dates import PERIOD_KINDS, is_iso_form
 from .errors import FixtureError
 from .located import Locator, load_text
 from .model import BASES, NATIONS, Cadence, Example, Home, Rule
@@ -93,7 +93,7 @@ def _date(v: Any) -> dt.date | None:
         return None
     if isinstance(v, dt.date):
         return v
-    if isinstance(v, str):
+    if isinstance(v, str) and is_iso_form(v):  # rules stored as JSON keep their dates as text
         try:
             return dt.date.fromisoformat(v)
         except ValueError:

@@ -55,11 +55,13 @@ def as_of_date(text: str | None) -> dt.date:
 
 def option_date(text: str, option: str) -> dt.date:
     """The YYYY-MM-DD value of a date option; the error names ``option``, as the user typed it."""
-    try:
-        return dt.date.fromisoformat(text.strip())  # what dates.parse_date accepts
-    except ValueError:
-        pass
-    from .dates import parse_date  # for its message (dates is not light to import)
+    t = text.strip()
+    if len(t) == 10 and t[4] == t[7] == "-" and (t[:4] + t[5:7] + t[8:]).isdigit():
+        try:  # the common case, without importing dates (not light): its is_iso_form
+            return dt.date.fromisoformat(t)
+        except ValueError:
+            pass
+    from .dates import parse_date  # says what is wrong
 
     try:
         return parse_date(text)
