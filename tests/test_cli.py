@@ -455,3 +455,51 @@ def test_load_takes_several_files_in_any_order(cli, tmp_path) -> None:  # type: 
         )
     assert answers[0] == answers[1]
     assert '"items": []' not in answers[0]
+
+
+def test_tracking_starts_at_the_first_event_and_actions_keep_their_own_dates(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without 'since', tracking starts at the first event, not at an older action: a closed
+    requirement from last year does not make a year of visits overdue. A home with only an open
+    action (nothing recorded, no start date) still owes the action."""
+    f = tmp_path / "start.toml"
+    f.write_text(
+        """schema = 1
+[[homes]]
+id = "newhome"
+name = "New Home"
+nation = "england"
+secure = false
+
+[[homes]]
+id = "quiet"
+name = "Quiet House"
+nation = "england"
+secure = false
+
+[[events]]
+home = "newhome"
+rule = "reg44-visit"
+date = 2026-04-15
+
+[[actions]]
+home = "newhome"
+title = "Old requirement"
+created = 2025-04-01
+due = 2025-05-01
+done = 2025-04-20
+
+[[actions]]
+home = "quiet"
+title = "Fix the fire door"
+created = 2026-03-01
+due = 2026-04-10
+"""
+    )
+    assert cli("load", str(f)).code == 0
+    items = cli("due", "--as-of", "2026-04-20", "--format", "json").json()["items"]
+    assert [(i["id"], i["status"]) for i in items if i["status"] == "overdue"] == [
+        (next(i["id"] for i in items if i["home"] == "quiet"), "overdue")
+    ]  # only the open action; newhome's months before April 2026 are not owed
+    assert {i["rule"] for i in items if i["home"] == "newhome"} <= {"reg44-visit"}
+    why = cli("why", next(i["id"] for i in items if i["home"] == "quiet"), "--as-of", "2026-04-20")
+    assert why.code == 0 and "actions are owed from their own dates" in why.out

@@ -129,11 +129,11 @@ def computed(
     everything = q.closed or q.explain
     for home in snap.homes:
         since = effective_since(home, snap.first_event)
-        if since is None:
-            continue  # nothing recorded and no start date: nothing is owed yet
         for rule in net.cat.for_home(home):
             if wanted is not None and rule.key not in wanted:
                 continue
+            if since is None and rule.cadence.kind != "action":
+                continue  # no start date and no event yet: only actions are owed (their dates)
             hist = histories.get((home.id, rule.key), empty).upto(day)
             trigger = None
             if rule.cadence.kind == "after" and rule.cadence.after:
@@ -143,7 +143,7 @@ def computed(
                 rule,
                 hist,
                 q,
-                since=since,
+                since=since or q.as_of,  # (actions do not use it)
                 waivers=waivers,
                 trigger=trigger,
                 actions=snap.actions.get(home.id, ()),
@@ -305,24 +305,16 @@ def _reindex_hook(store: Store, *, chunk: int = 500) -> int:
         dates += [d for d in starts.values() if d is not None]
         # One date for the chunk, on or after every home's latest event (see compliance.agenda):
         # the open occurrences due by ``until`` are the same for every later as-of.
-        as_of = max([*dates, today()]) if dates else dt.date.min
-        until = as_of + dt.timedelta(days=agenda.INDEX_DAYS) if dates else dt.date.max
+        as_of = max([*dates, today()])
+        until = as_of + dt.timedelta(days=agenda.INDEX_DAYS)
         q = Query(as_of, until, holidays=fresh.holidays)
         rows = [_agenda_row(o) for _, _, occs in computed(fresh, snap, q) for o in occs]
         rows.sort(key=lambda r: (r[4], r[0], r[1], r[2]))  # the table's key order: fast inserts
         home_rows = []
         for h in snap.homes:
             since = starts[h.id]
-            # a home owing nothing (no start, no record) owes nothing until a write reindexes it
-            last = until if since is not None else dt.date.max
-            home_rows.append(
-                (
-                    h.id,
-                    horizons.get(h.id, ""),
-                    since.isoformat() if since else None,
-                    last.isoformat(),
-                )
-            )
+            start = since.isoformat() if since else None
+            home_rows.append((h.id, horizons.get(h.id, ""), start, until.isoformat()))
         store.write_index(fingerprint, home_rows, rows, rule_rows, everything=everything and i == 0)
     store.finish_index()
     return len(ids)
@@ -352,7 +344,7 @@ def home_occurrences(
 class Explanation:
     item: Item
     events: list[Event]
-    since: dt.date
+    since: dt.date | None  # None: no start date and no event yet (an action's explanation)
     since_from: str
 
 
@@ -380,7 +372,6 @@ def why(net: Network, oid: str, as_of: dt.date) -> Explanation:
             f"no occurrence {oid!r} as of {as_of}; 'compliance history {home.id} --rule {rule.key}' lists them"
         )
     since = effective_since(home, snap.first_event)
-    assert since is not None
     evs = [
         e
         for e in net.store.events(home.id)
@@ -392,7 +383,11 @@ def why(net: Network, oid: str, as_of: dt.date) -> Explanation:
         match[0],
         evs,
         since,
-        "the home's 'since' date" if home.since else "the home's first recorded event",
+        "the home's 'since' date"
+        if home.since
+        else "the home's first recorded event"
+        if since
+        else "nothing recorded yet; actions are owed from their own dates",
     )
 
 
@@ -412,7 +407,7 @@ def explanation_dict(ex: Explanation, as_of: dt.date) -> dict[str, Any]:
             "note": r.note,
             "origin": r.origin,
         },
-        "since": ex.since.isoformat(),
+        "since": ex.since.isoformat() if ex.since else None,
         "since_from": ex.since_from,
         "events": [
             {
@@ -449,7 +444,11 @@ def explanation_lines(ex: Explanation, paint: Callable[[str], str] = str) -> lis
     ]
     if r.note:
         lines.append(f"  Note:     {r.note}")
-    lines.append(f"  Tracking: since {ex.since} ({ex.since_from})")
+    lines.append(
+        f"  Tracking: since {ex.since} ({ex.since_from})"
+        if ex.since
+        else f"  Tracking: {ex.since_from}"
+    )
     lines.append("  Events considered:")
     for e in ex.events:
         extra = ", ".join(

@@ -411,8 +411,6 @@ class Store:
                 f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
             ):
                 done[r["target"]] = dt.date.fromisoformat(r["d"])
-        if histories:
-            self._add_action_firsts(homes, first)
         return Snapshot(
             homes,
             hists,
@@ -445,22 +443,6 @@ class Store:
             if home not in first_iso or f < first_iso[home]:
                 first_iso[home] = f
         return histories, {h: dt.date.fromisoformat(f) for h, f in first_iso.items()}
-
-    def _add_action_firsts(self, homes: list[Home], first: dict[str, dt.date]) -> None:
-        """Homes with no ``since`` start at their first event or action, whichever is earlier."""
-        needs_first = {h.id for h in homes if h.since is None}
-        for h, d in (self._action_firsts(needs_first) if needs_first else {}).items():
-            if h not in first or d < first[h]:
-                first[h] = d
-
-    def _action_firsts(self, ids: set[str]) -> dict[str, dt.date]:
-        out: dict[str, dt.date] = {}
-        for r in self.conn.execute(
-            "SELECT home, min(coalesce(created, due)) AS d FROM actions GROUP BY home"
-        ):
-            if r["home"] in ids:
-                out[r["home"]] = dt.date.fromisoformat(r["d"])
-        return out
 
     def _actions_of(
         self, ids: set[str], as_of: dt.date | None, *, open_only: bool
