@@ -116,13 +116,16 @@ def calendar_name(net: Network, homes: Sequence[str] | None, label: str | None =
     return f"{network}: compliance deadlines"
 
 
-def _head(title: str, days: int, history_days: int) -> bytes:
-    # No date in it: the body must not change just because a day passed.
-    desc = (
+def feed_description(days: int, history_days: int) -> str:
+    """The calendar's DESCRIPTION. No date in it: the body must not change because a day passed."""
+    return (
         f"Statutory inspection and compliance deadlines: open ones up to {days} days ahead, "
         f"done, late and waived ones from the last {history_days} days. Not legal advice."
     )
-    return calendar_head(title, description_text=desc)
+
+
+def _head(title: str, days: int, history_days: int) -> bytes:
+    return calendar_head(title, description_text=feed_description(days, history_days))
 
 
 def _record(item: Item, stamp: Stamp) -> Record:
