@@ -290,3 +290,14 @@ def test_uids_of_a_spilled_calendar_are_the_occurrences(net: Network) -> None:
     body, _ = streamed(net, 3)
     ids = [it.occ.id for it, _ in Batches(net, AS_OF).batch([h.id for h in net.store.homes()])]
     assert sorted(uids(body)) == sorted(uid_for(i) for i in ids)
+
+
+def test_events_of_a_batch_are_the_homes_events(net: Network) -> None:
+    store = net.store
+    homes = ["kestrel", "tyddyn", "northgate"]
+    want = [e for h in homes for e in store.events(h, include_superseded=True)]
+    got = store.events_of([*homes, "kestrel"])
+    assert len(got) == len(want) > 100
+    assert sorted(got, key=lambda e: e.id) == sorted(want, key=lambda e: e.id)
+    assert any(e.supersedes for e in got) or any(e.expires for e in got)
+    assert store.events_of([]) == []

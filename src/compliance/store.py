@@ -569,11 +569,18 @@ class Store:
     def events_of(self, homes: Iterable[str]) -> list[Event]:
         """Every event of these homes, superseded ones included, in no particular order: one
         query (a JSON parameter, as in :meth:`homes`) for a batch of a calendar feed."""
-        rows = self.conn.execute(
-            "SELECT * FROM events WHERE home IN (SELECT value FROM json_each(?))",
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: a batch of a national network is ~40,000 events
+        rows = cur.execute(
+            "SELECT id, home, rule, date, kind, at, by, evidence, notes, outcome, expires, target,"
+            " supersedes, recorded_at FROM events WHERE home IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(set(homes))),),
         )
-        return [event_from_row(r) for r in rows]
+        day = dt.date.fromisoformat
+        return [
+            Event(i, h, ru, day(d), k, at, by, ev, no, out, day(ex) if ex else None, t, su, rec)
+            for i, h, ru, d, k, at, by, ev, no, out, ex, t, su, rec in rows
+        ]
 
     def event(self, eid: str) -> Event:
         r = self.conn.execute("SELECT * FROM events WHERE id = ?", (eid,)).fetchone()
