@@ -8,8 +8,8 @@ built and serialised by icalendar (:mod:`compliance.ical`). Events go in one ord
 occurrence id, across all homes; when the homes fill more than one batch, each batch's VEVENTs
 are spilled, sorted, to a temporary file and merged from there (:mod:`compliance.spill`), so no
 calendar, however many homes it covers, is held in memory. :func:`render` joins a stream into
-one body (the server needs it whole for the ETag); :func:`publish` computes every home's and
-every subscription's calendar in one pass. Subscriptions are named, scoped to homes and rules,
+one body (the server needs it whole for the ETag); :class:`Publication` computes every home's
+and every subscription's calendar in one pass. Subscriptions are named, scoped to homes and rules,
 and identified by a random token of which only the SHA-256 is stored.
 """
 
@@ -28,19 +28,14 @@ from types import TracebackType
 from typing import Any
 
 from .errors import InvalidInput, NotFound
-from .feeditems import (
-    BATCH_HOMES,
-    DEFAULT_DAYS,
-    DEFAULT_HISTORY_DAYS,
-    Batches,
-    check_window,
-    start_of_day,
-)
+from .feeditems import BATCH_HOMES as BATCH_HOMES  # re-exported: feeds is the shells' module
+from .feeditems import DEFAULT_DAYS as DEFAULT_DAYS
+from .feeditems import DEFAULT_HISTORY_DAYS as DEFAULT_HISTORY_DAYS
+from .feeditems import Batches, check_window
+from .feeditems import start_of_day as start_of_day
 from .ical import CALENDAR_END, Stamp, calendar_head, vevent
 from .service import Item, Network
 from .spill import Record, Run, Spill
-
-__all__ = ["BATCH_HOMES", "DEFAULT_DAYS", "DEFAULT_HISTORY_DAYS", "start_of_day"]
 
 TOKEN_BYTES = 32
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -81,8 +76,8 @@ class CalendarStream:
         self.head = head
         self._events = events
         self.events = count
-        # Last-Modified never goes backwards, even when an event leaves the feed: callers start
-        # it at the start of the day the feed is computed for (what is shown changes with it).
+        # never earlier than the start of the day the feed is computed for (the callers see to
+        # it), so Last-Modified never goes backwards, even when an event leaves the feed
         self.last_modified = last_modified.replace(microsecond=0)
         self._spill = spill
 

@@ -201,7 +201,7 @@ def build_calendar(
     events in :func:`event_key` order; a duplicate occurrence is refused.
 
     The commands write calendars as streams (:func:`calendar_head`, :func:`vevent`, in
-    :mod:`compliance.feedstream`), a few hundred homes at a time; this builder holds every event
+    :func:`compliance.feeds.stream`), a few hundred homes at a time; this builder holds every event
     at once and is what the stream must equal, byte for byte (the tests compare them).
     ``stamps`` maps each occurrence id to its :class:`Stamp`.
     """
