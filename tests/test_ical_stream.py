@@ -301,3 +301,17 @@ def test_events_of_a_batch_are_the_homes_events(net: Network) -> None:
     assert sorted(got, key=lambda e: e.id) == sorted(want, key=lambda e: e.id)
     assert any(e.supersedes for e in got) or any(e.expires for e in got)
     assert store.events_of([]) == []
+
+
+def test_a_batch_snapshot_reads_only_its_homes_action_completions(demo, net: Network) -> None:  # type: ignore[no-untyped-def]
+    actions = demo("action", "list", "--as-of", AS_OF.isoformat(), "--format", "json")
+    for item in actions.json()["items"][:3]:
+        assert demo("action", "done", item["id"], "--as-of", AS_OF.isoformat()).code == 0
+    store = net.store
+    everything = store.snapshot(None, open_actions_only=False)
+    assert len(everything.action_done) >= 3
+    for homes in (["kestrel", "tyddyn"], [h.id for h in store.homes()], ["northgate"]):
+        snap = store.snapshot(homes, open_actions_only=False)
+        theirs = {a.id for lst in snap.actions.values() for a in lst}
+        assert snap.action_done == {k: d for k, d in everything.action_done.items() if k in theirs}
+    assert store.snapshot(["kestrel"], open_actions_only=True).action_done == {}

@@ -407,8 +407,15 @@ class Store:
         hists, first = self._histories(None if home_ids is None else ids) if histories else ({}, {})
         done: dict[str, dt.date] = {}
         if not open_actions_only:
+            # when each action closed; of these homes' actions only (the only ones looked up),
+            # so a batch of a calendar feed does not read every completion of a national log
+            scope, args = "", {}
+            if home_ids is not None:
+                scope = "AND target IN (SELECT id FROM actions WHERE home IN (SELECT value FROM json_each(:homes)))"
+                args = {"homes": json.dumps(sorted(ids))}
             for r in self.conn.execute(
-                f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' AND {NOT_SUPERSEDED} GROUP BY target"
+                f"SELECT target, min(date) AS d FROM events e WHERE rule = 'action' AND kind = 'done' {scope} AND {NOT_SUPERSEDED} GROUP BY target",
+                args,
             ):
                 done[r["target"]] = dt.date.fromisoformat(r["d"])
         if histories:
