@@ -315,3 +315,37 @@ def test_a_batch_snapshot_reads_only_its_homes_action_completions(demo, net: Net
         theirs = {a.id for lst in snap.actions.values() for a in lst}
         assert snap.action_done == {k: d for k, d in everything.action_done.items() if k in theirs}
     assert store.snapshot(["kestrel"], open_actions_only=True).action_done == {}
+
+
+def test_the_server_answers_a_spilled_feed_with_the_same_bytes(
+    demo, net: Network, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from compliance.server import FeedApp
+
+    res = demo("feeds", "add", "everything", "--all-homes")
+    token = res.out.split("/feeds/")[1].split(".ics")[0]
+    sub = next(s for s in feeds.subscriptions(net) if s.name == "everything")
+    one_batch = feeds.render_subscription(net, sub, AS_OF)
+    monkeypatch.setattr(feeds, "BATCH_HOMES", 2)
+    spilled: list[int] = []
+    real_add = Spill.add
+
+    def add(self: Spill, records):  # type: ignore[no-untyped-def]
+        run = real_add(self, records)
+        spilled.append(run.count)
+        return run
+
+    monkeypatch.setattr(Spill, "add", add)
+    answers: list[tuple[str, dict[str, str]]] = []
+    app = FeedApp(db, today=lambda: AS_OF)
+    body = b"".join(
+        app(
+            {"REQUEST_METHOD": "GET", "PATH_INFO": f"/feeds/{token}.ics"},
+            lambda status, headers: answers.append((status, dict(headers))),
+        )
+    )
+    ((status, headers),) = answers
+    assert status == "200 OK" and body == one_batch.body
+    assert len(spilled) == 8 and sum(spilled) == one_batch.events  # 15 homes, 2 at a time
+    assert headers["ETag"] == one_batch.etag == feeds.etag_of(body)
+    assert headers["Last-Modified"] == feeds.http_date(one_batch.last_modified)
