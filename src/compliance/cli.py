@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -557,8 +558,11 @@ def export(
         typer.echo(f"Exported to {output_file}", err=True)
 
 
-def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write a file whole or not at all (a temporary file beside it, then a rename).
+def stage_file(path: Path, data: bytes | Iterable[bytes], *, private: bool = False) -> Path:
+    """Write ``data`` (bytes, or pieces written as they come) whole to a new temporary file
+    beside ``path`` and return its name: renaming it onto ``path`` (:func:`os.replace`) is the
+    caller's, and so is removing it if that does not happen. On any failure, including one of
+    the pieces' producer, nothing is left behind.
 
     ``private`` keeps it readable by its owner only (an export of the database); otherwise it
     gets the usual permissions of the umask, like a file a shell redirect creates (a feed a web
@@ -575,10 +579,25 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
             os.umask(umask)
             os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                for piece in data:
+                    f.write(piece)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes | Iterable[bytes], *, private: bool = False) -> None:
+    """Write a file whole or not at all (a temporary file beside it, then a rename); ``data``
+    may be bytes or an iterable of pieces (a calendar written as a stream)."""
+    tmp = stage_file(path, data, private=private)
+    try:
+        os.replace(tmp, path.expanduser())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

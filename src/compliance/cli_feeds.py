@@ -4,17 +4,21 @@ server). icalendar and waitress are imported inside the commands, never at modul
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli import AsOf, Fmt, Format, Homes, Rules, app, write_atomic
+from .cli import AsOf, Fmt, Format, Homes, Rules, app, stage_file, write_atomic
 from .errors import InvalidInput
 from .shell import as_of_date as _as_of
 from .shell import listing_out
 from .shell import open_network as _net
+
+if TYPE_CHECKING:
+    from . import feeds
 
 feeds_app = typer.Typer(
     help="Calendar feed subscriptions: a private address per subscriber, scoped to homes and rules.",
@@ -83,53 +87,59 @@ def ical(
     day = _as_of(as_of)
     net = _net()
     if output_dir is None:
-        feed = feeds.render(
+        # Computed whole (a batch of homes at a time, spilled to a temporary file) before the
+        # first byte is written: a failure writes nothing, to standard output or to FILE.
+        with feeds.stream(
             net, day, homes=home, rules=rule, days=days, history_days=history_days, name=name
-        )
-        if output == "-":
-            sys.stdout.flush()
-            sys.stdout.buffer.write(feed.body)
-            sys.stdout.buffer.flush()
-        else:
-            try:
-                write_atomic(Path(output), feed.body)
-            except OSError as exc:
-                raise InvalidInput(f"--output {output}: {exc.strerror or exc}") from None
-            typer.echo(f"Wrote {feed.events} events to {output}", err=True)
+        ) as cal:
+            if output == "-":
+                sys.stdout.flush()
+                out = sys.stdout.buffer
+                for piece in cal:
+                    out.write(piece)
+                out.flush()
+            else:
+                try:
+                    write_atomic(Path(output), cal)
+                except OSError as exc:
+                    raise InvalidInput(f"--output {output}: {exc.strerror or exc}") from None
+                typer.echo(f"Wrote {cal.events} events to {output}", err=True)
         return
     if home or rule or name or output != "-":
         raise InvalidInput(
             "--output-dir writes every home and subscription; drop --home, --rule, --name and --output"
         )
-    # Compute everything first: a failure leaves the directory as it was.
-    files: dict[Path, bytes] = {}
-    for h in net.store.homes():
-        files[Path("homes") / f"{h.id}.ics"] = feeds.render(
-            net, day, homes=[h.id], days=days, history_days=history_days
-        ).body
-    subs = feeds.subscriptions(net)
-    for s in subs:
-        files[Path("subscriptions") / f"{s.name}.ics"] = feeds.render_subscription(
-            net, s, day, days=days, history_days=history_days
-        ).body
+    _publish(feeds.Publication(net, day, days=days, history_days=history_days), output_dir)
+
+
+def _publish(pub: feeds.Publication, output_dir: Path) -> None:
+    """Write every file of ``pub`` to a temporary file beside its place, then rename them all
+    into place: a failure while computing or writing leaves the directory as it was."""
+    staged: list[tuple[Path, Path]] = []
     try:
-        for sub in ("homes", "subscriptions"):
-            (output_dir / sub).mkdir(parents=True, exist_ok=True)
-        for rel, body in files.items():
-            write_atomic(output_dir / rel, body)
+        with pub:
+            for sub in ("homes", "subscriptions"):
+                (output_dir / sub).mkdir(parents=True, exist_ok=True)
+            for rel, cal in pub.files():
+                path = output_dir / Path(rel)
+                staged.append((stage_file(path, cal), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
         # A revoked subscription's file must not stay published.
+        names = {f"{s.name}.ics" for s in pub.subscriptions}
         stale = [
-            p
-            for p in sorted((output_dir / "subscriptions").glob("*.ics"))
-            if Path("subscriptions") / p.name not in files
+            p for p in sorted((output_dir / "subscriptions").glob("*.ics")) if p.name not in names
         ]
         for p in stale:
             p.unlink()
     except OSError as exc:
         raise InvalidInput(f"--output-dir {output_dir}: {exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)  # renamed already, unless something failed
     typer.echo(
-        f"Wrote {len(net.store.homes())} home and {len(subs)} subscription calendars to {output_dir}"
-        + (f"; removed {len(stale)} of revoked subscriptions" if stale else ""),
+        f"Wrote {len(pub.homes)} home and {len(pub.subscriptions)} subscription calendars to "
+        f"{output_dir}" + (f"; removed {len(stale)} of revoked subscriptions" if stale else ""),
         err=True,
     )
 

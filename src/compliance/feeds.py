@@ -1,10 +1,16 @@
-"""Calendar feeds: which occurrences a feed shows, when each last changed, and subscriptions.
+"""Calendar feeds: calendars written as streams, the published directory, HTTP caching, and
+subscriptions.
 
-Core: no clock (``as_of`` is an argument), no HTTP, no UI. :func:`render` gathers the
-occurrences of some homes and rules (open ones up to ``as_of + days``, closed ones from the last
-``history_days``), works out from the append-only log each one's SEQUENCE and last change, and
-hands them to :mod:`compliance.ical`. Subscriptions are named, scoped to homes and rules, and
-identified by a random token of which only the SHA-256 is stored.
+Core: no clock (``as_of`` is an argument), no HTTP, no UI. :func:`stream` computes the calendar
+of some homes and rules (the occurrences and stamps of :mod:`compliance.feeditems`, a batch of
+homes at a time) and gives its bytes as a stream: the head, each VEVENT, the end, each piece
+built and serialised by icalendar (:mod:`compliance.ical`). Events go in one order, due date then
+occurrence id, across all homes; when the homes fill more than one batch, each batch's VEVENTs
+are spilled, sorted, to a temporary file and merged from there (:mod:`compliance.spill`), so no
+calendar, however many homes it covers, is held in memory. :func:`render` joins a stream into
+one body (the server needs it whole for the ETag); :class:`Publication` computes every home's
+and every subscription's calendar in one pass. Subscriptions are named, scoped to homes and rules,
+and identified by a random token of which only the SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -14,28 +20,30 @@ import hashlib
 import json
 import re
 import secrets
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import PurePosixPath
+from types import TracebackType
 from typing import Any
 
-from .dates import LONDON
-from .engine import Query
 from .errors import InvalidInput, NotFound
-from .ical import Stamp, build_calendar
-from .model import Event, History
-from .service import Item, Network, occurrences
+from .feeditems import BATCH_HOMES as BATCH_HOMES  # re-exported: feeds is the shells' module
+from .feeditems import DEFAULT_DAYS as DEFAULT_DAYS
+from .feeditems import DEFAULT_HISTORY_DAYS as DEFAULT_HISTORY_DAYS
+from .feeditems import Batches, check_window
+from .feeditems import start_of_day as start_of_day
+from .ical import CALENDAR_END, Stamp, calendar_head, vevent
+from .service import Item, Network
+from .spill import Record, Run, Spill
 
-DEFAULT_DAYS = 400  # ahead: the next inspection year (1 April to 31 March) is always in view
-DEFAULT_HISTORY_DAYS = 365  # back: a year of done, late and waived occurrences
 TOKEN_BYTES = 32
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-# -- which occurrences, and when they changed ----------------------------------------------------
+# -- calendars as streams -------------------------------------------------------------------------
 
 
 @dataclass
@@ -48,130 +56,50 @@ class Feed:
     events: int
 
 
-def _utc(iso: str) -> dt.datetime:
-    d = dt.datetime.fromisoformat(iso)
-    return (d if d.tzinfo else d.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+class CalendarStream:
+    """A calendar computed and ready to write: iterate it once for its bytes, in order (the head,
+    each VEVENT, the end).
 
-
-def start_of_day(day: dt.date) -> dt.datetime:
-    """00:00 Europe/London on ``day``, in UTC."""
-    return dt.datetime.combine(day, dt.time(), LONDON).astimezone(dt.UTC)
-
-
-class _Log:
-    """The log of some homes, indexed for working out which records touched an occurrence."""
-
-    def __init__(self, events: list[Event], superseded: set[str]) -> None:
-        self.by_pair: dict[tuple[str, str], list[Event]] = {}
-        self.by_target: dict[str, list[Event]] = {}
-        self.correcting: dict[str, list[Event]] = {}
-        for e in events:
-            if e.kind == "done":
-                self.by_pair.setdefault((e.home, e.rule), []).append(e)
-            if e.target:
-                self.by_target.setdefault(e.target, []).append(e)
-            if e.supersedes:
-                self.correcting.setdefault(e.supersedes, []).append(e)
-        for lst in self.by_pair.values():
-            lst.sort(key=lambda e: (e.date, e.id))
-        self.dates = {k: [e.date for e in v] for k, v in self.by_pair.items()}
-        self.superseded = superseded
-
-    def between(self, home: str, rule: str, first: dt.date, last: dt.date) -> list[Event]:
-        evs = self.by_pair.get((home, rule), [])
-        ds = self.dates.get((home, rule), [])
-        return evs[bisect_left(ds, first) : bisect_right(ds, last)]
-
-    def histories(self) -> dict[tuple[str, str], History]:
-        """What the engine counts: done events, corrections applied (superseded ones dropped)."""
-        return {
-            pair: History.of([e for e in evs if e.id not in self.superseded])
-            for pair, evs in self.by_pair.items()
-            if pair[1] != "action"
-        }
-
-
-def _touching(item: Item, log: _Log, as_of: dt.date) -> dict[str, Event]:
-    """The log records that made an occurrence what it is: the event that closed it, a waiver, an
-    event that anchors (moves) it, and corrections of any of them. Each one is a revision."""
-    o, rule = item.occ, item.rule
-    found: list[Event] = list(log.by_target.get(o.id, ()))  # waivers
-    if rule.key == "action":
-        found += log.by_target.get(o.period, ())  # the action's closing event
-    else:
-        last = o.done_on if o.done_on and o.status in ("done", "late") else o.due
-        first = o.window_start
-        if rule.cadence.kind in ("gap", "expiry"):
-            first -= dt.timedelta(days=1)  # the previous event anchors the window: it moves it
-        found += [e for e in log.between(o.home, rule.key, first, last) if e.kind == "done"]
-        if rule.cadence.kind == "after" and rule.cadence.after:
-            found += log.between(o.home, rule.cadence.after, o.window_start, o.window_start)
-    out: dict[str, Event] = {}
-    while found:
-        e = found.pop()
-        if e.id in out or e.date > as_of:
-            continue  # as of as_of, a later record is not yet known
-        out[e.id] = e
-        found += log.correcting.get(e.id, ())
-    return out
-
-
-def stamp_for(item: Item, log: _Log, as_of: dt.date, changes: dict[str, str]) -> Stamp:
-    """SEQUENCE counts the records that changed the occurrence (recorded, waived, moved, corrected);
-    LAST-MODIFIED is the latest of them, of the home's and rule's last edit, and of the moment it
-    turned overdue (its summary changed then). Derived from data and as_of, never from "now"."""
-    o = item.occ
-    recs = _touching(item, log, as_of)
-    times = [_utc(e.recorded_at) for e in recs.values() if e.recorded_at]
-    for key in (f"home:{o.home}", f"rule:{o.rule}") + (
-        (f"action:{o.period}",) if o.rule == "action" else ()
-    ):
-        if key in changes:
-            times.append(_utc(changes[key]))
-    if o.status == "overdue":
-        times.append(start_of_day(o.due + dt.timedelta(days=1)))
-    modified = max(times) if times else start_of_day(o.window_start)
-    return Stamp(len(recs), modified.replace(microsecond=0))
-
-
-def collect(
-    net: Network,
-    as_of: dt.date,
-    *,
-    homes: Sequence[str] | None = None,
-    rules: Sequence[str] | None = None,
-    days: int = DEFAULT_DAYS,
-    history_days: int = DEFAULT_HISTORY_DAYS,
-) -> tuple[list[Item], dict[str, Stamp]]:
-    """The occurrences a feed shows and their stamps.
-
-    Open ones due on or before ``as_of + days`` (exactly what ``compliance due --days`` lists for
-    the same homes and rules), and closed ones (done, late, waived) due or closed in the last
-    ``history_days``. Each carries its explanation steps.
+    Every event was computed, and a duplicate refused, before the first byte: a failure while
+    computing writes nothing. ``events`` and ``last_modified`` are known before the first byte
+    too. Close it (or use ``with``) to drop the temporary file of a calendar of many homes.
     """
-    if days < 0 or history_days < 0:
-        raise InvalidInput("--days and --history-days must be 0 or more")
-    keys = net.filters(homes, rules)
-    snap = net.store.snapshot(list(homes) if homes else None, open_actions_only=False)
-    if homes:
-        events = [
-            e for h in sorted(set(homes)) for e in net.store.events(h, include_superseded=True)
-        ]
-    else:
-        events = net.store.events(include_superseded=True)
-    log = _Log(events, net.store.superseded_ids())
-    until = as_of + dt.timedelta(days=days)
-    since = as_of - dt.timedelta(days=history_days)
-    # start: the engine need not explain ten years of settled history to drop it below
-    q = Query(as_of, until, explain=True, closed=True, holidays=net.holidays, start=since)
-    items = [
-        it
-        for it in occurrences(net, snap, q, rules=keys, histories=log.histories())
-        if it.occ.due <= until
-        and (it.occ.is_open or max(it.occ.due, it.occ.done_on or it.occ.due) >= since)
-    ]
-    changes = net.store.change_stamps()
-    return items, {it.occ.id: stamp_for(it, log, as_of, changes) for it in items}
+
+    def __init__(
+        self,
+        head: bytes,
+        events: Iterable[bytes],
+        count: int,
+        last_modified: dt.datetime,
+        spill: Spill | None = None,
+    ) -> None:
+        self.head = head
+        self._events = events
+        self.events = count
+        # never earlier than the start of the day the feed is computed for (the callers see to
+        # it), so Last-Modified never goes backwards, even when an event leaves the feed
+        self.last_modified = last_modified.replace(microsecond=0)
+        self._spill = spill
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        yield from self._events
+        yield CALENDAR_END
+
+    def __enter__(self) -> CalendarStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
 
 
 def calendar_name(net: Network, homes: Sequence[str] | None, label: str | None = None) -> str:
@@ -181,6 +109,61 @@ def calendar_name(net: Network, homes: Sequence[str] | None, label: str | None =
     if homes and len(set(homes)) == 1:
         return f"{net.store.home(homes[0]).name}: compliance deadlines"
     return f"{network}: compliance deadlines"
+
+
+def feed_description(days: int, history_days: int) -> str:
+    """The calendar's DESCRIPTION. No date in it: the body must not change because a day passed."""
+    return (
+        f"Statutory inspection and compliance deadlines: open ones up to {days} days ahead, "
+        f"done, late and waived ones from the last {history_days} days. Not legal advice."
+    )
+
+
+def _head(title: str, days: int, history_days: int) -> bytes:
+    return calendar_head(title, description_text=feed_description(days, history_days))
+
+
+def _record(item: Item, stamp: Stamp) -> Record:
+    return Record(item.occ.due, item.occ.id, item.rule.key, vevent(item, stamp))
+
+
+def stream(
+    net: Network,
+    as_of: dt.date,
+    *,
+    homes: Sequence[str] | None = None,
+    rules: Sequence[str] | None = None,
+    days: int = DEFAULT_DAYS,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    name: str | None = None,
+    batch: int | None = None,
+) -> CalendarStream:
+    """The calendar of some homes (every home when None) and rules as of a date, computed
+    ``batch`` homes at a time (default :data:`BATCH_HOMES`). Up to ``batch`` homes, the VEVENTs
+    are kept in memory; beyond, each batch's go to a temporary file, to be merged into one order
+    as they are written."""
+    size = batch or BATCH_HOMES
+    check_window(days, history_days)
+    keys = net.filters(homes, rules)
+    head = _head(name or calendar_name(net, homes), days, history_days)
+    ids = sorted(set(homes)) if homes else [h.id for h in net.store.homes()]
+    batches = Batches(net, as_of, rules=keys, days=days, history_days=history_days)
+    last = start_of_day(as_of)
+    if len(ids) <= size:
+        pairs = batches.batch(ids)
+        last = max([last, *(st.modified for _, st in pairs)])
+        return CalendarStream(head, [vevent(it, st) for it, st in pairs], len(pairs), last)
+    spill = Spill()
+    try:
+        runs, count = [], 0
+        for pairs in batches.batches(ids, size):
+            runs.append(spill.add(_record(it, st) for it, st in pairs))
+            count += len(pairs)
+            last = max([last, *(st.modified for _, st in pairs)])
+        return CalendarStream(head, spill.merge(runs), count, last, spill)
+    except BaseException:
+        spill.close()
+        raise
 
 
 def render(
@@ -193,21 +176,109 @@ def render(
     history_days: int = DEFAULT_HISTORY_DAYS,
     name: str | None = None,
 ) -> Feed:
-    """The calendar of some homes and rules as of a date, with its ETag and Last-Modified."""
-    items, stamps = collect(
-        net, as_of, homes=homes, rules=rules, days=days, history_days=history_days
-    )
-    title = name or calendar_name(net, homes)
-    # No date in it: the body must not change just because a day passed.
-    desc = (
-        f"Statutory inspection and compliance deadlines: open ones up to {days} days ahead, "
-        f"done, late and waived ones from the last {history_days} days. Not legal advice."
-    )
-    body = build_calendar(title, items, stamps, description_text=desc)
-    # Last-Modified never goes backwards, even when an event leaves the feed: no earlier than
-    # the start of the day the feed is computed for (what is shown can change with the date).
-    last = max([start_of_day(as_of), *(s.modified for s in stamps.values())])
-    return Feed(body, etag_of(body), last.replace(microsecond=0), len(items))
+    """The calendar of some homes and rules as of a date, whole, with its ETag and Last-Modified."""
+    with stream(
+        net, as_of, homes=homes, rules=rules, days=days, history_days=history_days, name=name
+    ) as cal:
+        body = b"".join(cal)
+    return Feed(body, etag_of(body), cal.last_modified, cal.events)
+
+
+@dataclass
+class _HomeRun:
+    """One home's events in the spill file, and per rule how many and their latest change."""
+
+    run: Run
+    rules: dict[str, tuple[int, dt.datetime]]
+
+
+class Publication:
+    """Every home's calendar and every active subscription's (what ``ical --output-dir``
+    publishes), computed in one pass: each home's VEVENTs are one run of a temporary file, and a
+    subscription's calendar merges the runs of its homes (keeping its rules' events). An event's
+    bytes do not depend on the calendar it is in. Close it (or use ``with``)."""
+
+    def __init__(
+        self,
+        net: Network,
+        as_of: dt.date,
+        *,
+        days: int = DEFAULT_DAYS,
+        history_days: int = DEFAULT_HISTORY_DAYS,
+        batch: int | None = None,
+    ) -> None:
+        check_window(days, history_days)
+        self.net, self.as_of, self.days, self.history_days = net, as_of, days, history_days
+        self.homes = [h.id for h in net.store.homes()]
+        self.subscriptions = subscriptions(net)
+        # a subscription naming a home or rule that no longer exists fails as its feed would
+        self._scopes = [
+            (s, net.filters(s.homes or None, s.rules or None)) for s in self.subscriptions
+        ]
+        self._spill = Spill()
+        self._runs: dict[str, _HomeRun] = {}
+        try:
+            batches = Batches(net, as_of, days=days, history_days=history_days)
+            for pairs in batches.batches(self.homes, batch or BATCH_HOMES):
+                by_home: dict[str, list[tuple[Item, Stamp]]] = {
+                    h: [] for h in sorted({it.occ.home for it, _ in pairs})
+                }
+                for it, st in pairs:
+                    by_home[it.occ.home].append((it, st))
+                for h, mine in by_home.items():
+                    per_rule: dict[str, tuple[int, dt.datetime]] = {}
+                    for it, st in mine:
+                        n, t = per_rule.get(it.rule.key, (0, st.modified))
+                        per_rule[it.rule.key] = (n + 1, max(t, st.modified))
+                    self._runs[h] = _HomeRun(
+                        self._spill.add(_record(it, st) for it, st in mine), per_rule
+                    )
+        except BaseException:
+            self._spill.close()
+            raise
+
+    def __enter__(self) -> Publication:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._spill.close()
+
+    def _calendar(
+        self, title: str, homes: Sequence[str], rules: Sequence[str] | None
+    ) -> CalendarStream:
+        runs = [self._runs[h] for h in sorted(set(homes)) if h in self._runs]
+        last, count = start_of_day(self.as_of), 0
+        for r in runs:
+            for key, (n, t) in r.rules.items():
+                if rules is None or key in rules:
+                    count += n
+                    last = max(last, t)
+        events = self._spill.merge([r.run for r in runs], rules)
+        return CalendarStream(_head(title, self.days, self.history_days), events, count, last)
+
+    def files(self) -> Iterator[tuple[PurePosixPath, CalendarStream]]:
+        """``homes/HOME.ics`` for every home, then ``subscriptions/NAME.ics`` for every active
+        subscription, each with its calendar: the bytes :func:`render` and
+        :func:`render_subscription` give."""
+        for h in self.homes:
+            yield (
+                PurePosixPath("homes", f"{h}.ics"),
+                self._calendar(calendar_name(self.net, [h]), [h], None),
+            )
+        for s, keys in self._scopes:
+            title = calendar_name(self.net, s.homes, s.name)
+            yield (
+                PurePosixPath("subscriptions", f"{s.name}.ics"),
+                self._calendar(title, s.homes or self.homes, keys),
+            )
 
 
 # -- HTTP caching (used by the server shell) ------------------------------------------------------

@@ -5,8 +5,10 @@ works out, from the log, each one's SEQUENCE and last change (:class:`Stamp`); t
 them into bytes. Two calls with equal inputs give identical bytes, so a hash of the body is a
 strong ETag and clients never see duplicate events (UIDs derive from occurrence ids).
 
-``icalendar`` is imported inside :func:`build_calendar` so that importing this module (and the
-``--help`` and ``due`` paths) stays light.
+A calendar is written as a stream: :func:`calendar_head`, each event's :func:`vevent` in
+:func:`event_key` order, :data:`CALENDAR_END`; icalendar builds and serialises every piece.
+``icalendar`` is imported inside the functions so that importing this module (and the ``--help``
+and ``due`` paths) stays light.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .model import Occurrence
 from .service import Item
+
+if TYPE_CHECKING:
+    import icalendar
 
 ONE_DAY = dt.timedelta(days=1)
 PRODID = "-//compliance//compliance calendar feed//EN"
@@ -110,19 +116,18 @@ def description(item: Item) -> str:
     return "\n".join(lines)
 
 
-def build_calendar(
-    name: str,
-    items: Iterable[Item],
-    stamps: Mapping[str, Stamp],
-    *,
-    description_text: str | None = None,
-) -> bytes:
-    """The calendar as bytes (UTF-8, CRLF, lines folded at 75 octets), events in a stable order.
+CALENDAR_END = b"END:VCALENDAR\r\n"
 
-    ``stamps`` maps each occurrence id to its :class:`Stamp`; DTSTAMP and LAST-MODIFIED are its
-    ``modified`` (never "now"), so unchanged data gives identical bytes.
-    """
-    from icalendar import Calendar, Event, vDuration, vText
+
+def event_key(item: Item) -> tuple[dt.date, str]:
+    """The order of a calendar's events: due date, then occurrence id (a total order: ids are
+    unique in a calendar)."""
+    return (item.occ.due, item.occ.id)
+
+
+def _calendar(name: str, description_text: str | None) -> icalendar.Calendar:
+    """A calendar with its properties and no events."""
+    from icalendar import Calendar, vDuration, vText
 
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -140,27 +145,72 @@ def build_calendar(
     # timedelta X-PUBLISHED-TTL as "1:00:00": give both as explicit durations.
     cal.add("refresh-interval", vDuration(REFRESH, params={"VALUE": "DURATION"}))
     cal.add("x-published-ttl", vDuration(REFRESH))
+    return cal
+
+
+def _event(item: Item, st: Stamp) -> icalendar.Event:
+    """One occurrence as an all-day VEVENT."""
+    from icalendar import Event
+
+    o = item.occ
+    modified = st.modified.astimezone(dt.UTC).replace(microsecond=0)
+    ev = Event()
+    ev.add("uid", uid_for(o.id))
+    ev.add("dtstamp", modified)
+    ev.add("last-modified", modified)
+    ev.add("sequence", st.sequence)
+    ev.add("dtstart", o.due)  # a date: DTSTART;VALUE=DATE
+    ev.add("dtend", o.due + ONE_DAY)  # exclusive end of an all-day event
+    ev.add("summary", summary(item))
+    ev.add("description", description(item))
+    ev.add("categories", [category(item.home.name), item.rule.key, shown_status(o)])
+    ev.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+    if item.home.url:
+        ev.add("url", item.home.url)
+    return ev
+
+
+def calendar_head(name: str, *, description_text: str | None = None) -> bytes:
+    """The start of a calendar written as a stream: ``BEGIN:VCALENDAR`` and the calendar's
+    properties, serialised by icalendar (an empty calendar without its ``END`` line). The
+    calendar is ``calendar_head(...)``, each event's :func:`vevent` in :func:`event_key` order,
+    then :data:`CALENDAR_END`: the bytes of :func:`build_calendar`, since icalendar serialises
+    each content line on its own (a test compares the two)."""
+    body = bytes(_calendar(name, description_text).to_ical())
+    if not body.endswith(CALENDAR_END):  # pragma: no cover - icalendar changed its output
+        raise RuntimeError("icalendar did not end an empty calendar with END:VCALENDAR")
+    return body[: -len(CALENDAR_END)]
+
+
+def vevent(item: Item, stamp: Stamp) -> bytes:
+    """One occurrence's VEVENT, as icalendar serialises it (UTF-8, CRLF, folded at 75 octets).
+
+    DTSTAMP and LAST-MODIFIED are the stamp's ``modified`` (never "now"): unchanged data gives
+    identical bytes."""
+    return bytes(_event(item, stamp).to_ical())
+
+
+def build_calendar(
+    name: str,
+    items: Iterable[Item],
+    stamps: Mapping[str, Stamp],
+    *,
+    description_text: str | None = None,
+) -> bytes:
+    """The whole calendar as one icalendar ``Calendar`` (UTF-8, CRLF, lines folded at 75 octets),
+    events in :func:`event_key` order; a duplicate occurrence is refused.
+
+    The commands write calendars as streams (:func:`calendar_head`, :func:`vevent`, in
+    :func:`compliance.feeds.stream`), a few hundred homes at a time; this builder holds every event
+    at once and is what the stream must equal, byte for byte (the tests compare them).
+    ``stamps`` maps each occurrence id to its :class:`Stamp`.
+    """
+    cal = _calendar(name, description_text)
     seen: set[str] = set()
-    for item in sorted(items, key=lambda it: (it.occ.due, it.occ.id)):
-        o = item.occ
-        uid = uid_for(o.id)
+    for item in sorted(items, key=event_key):
+        uid = uid_for(item.occ.id)
         if uid in seen:  # clients silently keep one of two events sharing a UID
-            raise ValueError(f"duplicate occurrence {o.id} in a calendar")
+            raise ValueError(f"duplicate occurrence {item.occ.id} in a calendar")
         seen.add(uid)
-        st = stamps[o.id]
-        modified = st.modified.astimezone(dt.UTC).replace(microsecond=0)
-        ev = Event()
-        ev.add("uid", uid)
-        ev.add("dtstamp", modified)
-        ev.add("last-modified", modified)
-        ev.add("sequence", st.sequence)
-        ev.add("dtstart", o.due)  # a date: DTSTART;VALUE=DATE
-        ev.add("dtend", o.due + ONE_DAY)  # exclusive end of an all-day event
-        ev.add("summary", summary(item))
-        ev.add("description", description(item))
-        ev.add("categories", [category(item.home.name), item.rule.key, shown_status(o)])
-        ev.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
-        if item.home.url:
-            ev.add("url", item.home.url)
-        cal.add_component(ev)
+        cal.add_component(_event(item, stamps[item.occ.id]))
     return bytes(cal.to_ical())
