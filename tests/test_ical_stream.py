@@ -349,3 +349,39 @@ def test_the_server_answers_a_spilled_feed_with_the_same_bytes(
     assert len(spilled) == 8 and sum(spilled) == one_batch.events  # 15 homes, 2 at a time
     assert headers["ETag"] == one_batch.etag == feeds.etag_of(body)
     assert headers["Last-Modified"] == feeds.http_date(one_batch.last_modified)
+
+
+def test_a_write_during_a_long_export_is_not_half_seen(
+    net: Network, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches of one calendar read one snapshot of the database: a visit recorded by
+    another connection while the export runs appears in none of them."""
+    before = b"".join(feeds.stream(net, AS_OF, batch=2))
+    from compliance import service
+
+    first_batch = sorted(h.id for h in net.store.homes())[:2]
+    last = next(  # a home of a later batch whose visit this month is still open
+        it.occ.home
+        for it in service.due(net, AS_OF, 30)
+        if it.occ.id.endswith("/reg44-visit/2026-11") and it.occ.home not in first_batch
+    )
+    real = Batches.batch
+    written: list[bool] = []
+
+    def batch_then_write(self: Batches, ids: list[str]) -> object:
+        out = real(self, ids)
+        if not written:  # after the first batch, someone else records a visit
+            other = Network.open(open_store(db, create=False))
+            try:
+                service.record(other, last, "reg44-visit", when=AS_OF, as_of=AS_OF)
+            finally:
+                other.store.close()
+            written.append(True)
+        return out
+
+    monkeypatch.setattr(Batches, "batch", batch_then_write)
+    during = b"".join(feeds.stream(net, AS_OF, batch=2))
+    assert written and during == before
+    monkeypatch.setattr(Batches, "batch", real)
+    after = b"".join(feeds.stream(net, AS_OF, batch=2))
+    assert after != before  # the visit is there for the next export

@@ -142,8 +142,21 @@ def stream(
     ``batch`` homes at a time (default :data:`BATCH_HOMES`). Up to ``batch`` homes, the VEVENTs
     are kept in memory; beyond, each batch's go to a temporary file, to be merged into one order
     as they are written."""
-    size = batch or BATCH_HOMES
     check_window(days, history_days)
+    with net.store.reading():  # every batch sees the same database
+        return _stream(net, as_of, homes, rules, days, history_days, name, batch or BATCH_HOMES)
+
+
+def _stream(
+    net: Network,
+    as_of: dt.date,
+    homes: Sequence[str] | None,
+    rules: Sequence[str] | None,
+    days: int,
+    history_days: int,
+    name: str | None,
+    size: int,
+) -> CalendarStream:
     keys = net.filters(homes, rules)
     head = _head(name or calendar_name(net, homes), days, history_days)
     ids = sorted(set(homes)) if homes else [h.id for h in net.store.homes()]
@@ -208,34 +221,35 @@ class Publication:
         batch: int | None = None,
     ) -> None:
         check_window(days, history_days)
-        self.net, self.as_of, self.days, self.history_days = net, as_of, days, history_days
-        self.homes = [h.id for h in net.store.homes()]
-        self.subscriptions = subscriptions(net)
-        # a subscription naming a home or rule that no longer exists fails as its feed would
-        self._scopes = [
-            (s, net.filters(s.homes or None, s.rules or None)) for s in self.subscriptions
-        ]
-        self._spill = Spill()
-        self._runs: dict[str, _HomeRun] = {}
-        try:
-            batches = Batches(net, as_of, days=days, history_days=history_days)
-            for pairs in batches.batches(self.homes, batch or BATCH_HOMES):
-                by_home: dict[str, list[tuple[Item, Stamp]]] = {
-                    h: [] for h in sorted({it.occ.home for it, _ in pairs})
-                }
-                for it, st in pairs:
-                    by_home[it.occ.home].append((it, st))
-                for h, mine in by_home.items():
-                    per_rule: dict[str, tuple[int, dt.datetime]] = {}
-                    for it, st in mine:
-                        n, t = per_rule.get(it.rule.key, (0, st.modified))
-                        per_rule[it.rule.key] = (n + 1, max(t, st.modified))
-                    self._runs[h] = _HomeRun(
-                        self._spill.add(_record(it, st) for it, st in mine), per_rule
-                    )
-        except BaseException:
-            self._spill.close()
-            raise
+        with net.store.reading():  # every home and subscription from the same database
+            self.net, self.as_of, self.days, self.history_days = net, as_of, days, history_days
+            self.homes = [h.id for h in net.store.homes()]
+            self.subscriptions = subscriptions(net)
+            # a subscription naming a home or rule that no longer exists fails as its feed would
+            self._scopes = [
+                (s, net.filters(s.homes or None, s.rules or None)) for s in self.subscriptions
+            ]
+            self._spill = Spill()
+            self._runs: dict[str, _HomeRun] = {}
+            try:
+                batches = Batches(net, as_of, days=days, history_days=history_days)
+                for pairs in batches.batches(self.homes, batch or BATCH_HOMES):
+                    by_home: dict[str, list[tuple[Item, Stamp]]] = {
+                        h: [] for h in sorted({it.occ.home for it, _ in pairs})
+                    }
+                    for it, st in pairs:
+                        by_home[it.occ.home].append((it, st))
+                    for h, mine in by_home.items():
+                        per_rule: dict[str, tuple[int, dt.datetime]] = {}
+                        for it, st in mine:
+                            n, t = per_rule.get(it.rule.key, (0, st.modified))
+                            per_rule[it.rule.key] = (n + 1, max(t, st.modified))
+                        self._runs[h] = _HomeRun(
+                            self._spill.add(_record(it, st) for it, st in mine), per_rule
+                        )
+            except BaseException:
+                self._spill.close()
+                raise
 
     def __enter__(self) -> Publication:
         return self

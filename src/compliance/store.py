@@ -301,6 +301,20 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One consistent view for reads that take many queries (a calendar of every home): a
+        read transaction, which in WAL mode is a snapshot that concurrent writes do not change.
+        Inside an open transaction, that one."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("ROLLBACK")  # nothing was written
+
     # -- reads ---------------------------------------------------------------------------------
 
     def homes(self, ids: Iterable[str] | None = None) -> list[Home]:
