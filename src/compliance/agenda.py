@@ -25,14 +25,16 @@ import sqlite3
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing and pathlib are not light: this module is the fast route's
+if TYPE_CHECKING:
+    from typing import Any
 
 AGENDA_VERSION = 2
 INDEX_DAYS = 800  # the agenda looks this far past a home's latest event; further is computed
 FINGERPRINT_KEY = "pending.fingerprint"
 
-HERE = Path(__file__).resolve().parent
+HERE = os.path.dirname(os.path.realpath(__file__))
 # What the agenda's rows depend on besides the database: the scheduling code and the rule packs.
 _STAMPED = (
     *(f"{m}.py" for m in ("agenda", "status", "engine", "dates", "workdays", "model", "rules")),
@@ -50,7 +52,8 @@ def code_stamp() -> str:
         parts = []
         for name in _STAMPED:
             try:
-                data = (HERE / name).read_bytes()
+                with open(os.path.join(HERE, name), "rb") as f:
+                    data = f.read()
                 parts.append(f"{name}:{len(data)}:{zlib.crc32(data):08x}")
             except OSError:
                 parts.append(f"{name}:?")

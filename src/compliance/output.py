@@ -11,7 +11,10 @@ import io
 import json
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # typing is not light, and the plain listings import this module
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv")

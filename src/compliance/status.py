@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+
+TYPE_CHECKING = False  # typing is not light, and the fast route imports this module
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    D = TypeVar("D", dt.date, str)
 
 URGENCY = {"overdue": 0, "due": 1, "upcoming": 2}
-
-D = TypeVar("D", dt.date, str)
 
 
 def status_at(due: D, due_from: D, as_of: D) -> str:
