@@ -512,3 +512,18 @@ def test_corrections_in_any_order_and_their_problems(cli, tmp_path: Path) -> Non
         f"{f}:21: error: events[1].supersedes: corrections form a cycle: each event supersedes another of the cycle",
         f"{f}:25: error: events[2].supersedes: no event 'nowhere' to supersede (give the id of an event in these files)",
     ]
+
+
+def test_a_waiver_of_no_occurrence_is_a_problem(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As for load: a waiver must close an occurrence that exists (a month 13 does not)."""
+    f = tmp_path / "w.toml"
+    f.write_text(
+        'schema = 1\n[[homes]]\nid = "northgate"\nname = "N"\nnation = "england"\n'
+        "since = 2026-01-01\n\n[[waivers]]\n"
+        'occurrence = "northgate/reg44-visit/2026-13"\nreason = "x"\ndate = 2026-02-01\n'
+    )
+    res = cli("check", str(f), "--as-of", "2026-03-01", db_path=None)
+    assert res.code == 2
+    assert (
+        f"{f}:9: error: waivers[0].occurrence: '2026-13' is not a period of reg44-visit" in res.out
+    )

@@ -102,6 +102,28 @@ CASES = [
     ("schema = 2\n", 1, "schema", "unsupported schema"),
     ('[network]\nname = "x"\n', 1, "schema", "missing"),
     ("schema = 1\nhomez = 1\n", 2, "homez", "did you mean 'homes'"),
+    (  # waivers must name an occurrence that exists, as 'compliance waive' requires
+        GOOD_HEAD
+        + '\n[[waivers]]\noccurrence = "northgate/reg44-visit/2026-13"\nreason = "x"\ndate = 2026-02-01\n',
+        9,
+        "waivers[0].occurrence",
+        "is not a period of reg44-visit",
+    ),
+    (
+        GOOD_HEAD
+        + '\n[[homes]]\nid = "w"\nname = "W"\nnation = "wales"\nsince = 2026-01-01\n'
+        + '\n[[waivers]]\noccurrence = "w/reg44-visit/2026-10"\nreason = "x"\ndate = 2026-11-01\n',
+        15,
+        "waivers[0].occurrence",
+        "does not apply to w",
+    ),
+    (  # tracking from 2026-01-01: the first review is due 2026-07-01, not the 2nd
+        GOOD_HEAD
+        + '\n[[waivers]]\noccurrence = "northgate/reg45-review/2026-07-02"\nreason = "x"\ndate = 2026-08-01\n',
+        9,
+        "waivers[0].occurrence",
+        "no occurrence",
+    ),
     (
         GOOD_HEAD + "\nhomez = 1\n",
         8,
@@ -172,4 +194,26 @@ def test_load_is_idempotent(cli, db: Path) -> None:  # type: ignore[no-untyped-d
     before = _digest(db)
     res = cli("load", str(DATA / "small.toml"))
     assert res.code == 0 and "nothing new" in res.out
+    assert _digest(db) == before
+
+
+def test_a_recorded_event_reloaded_with_other_content_is_refused(
+    cli, db: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The log is append-only: a file whose event keeps its id but changes its date is an error
+    (it was skipped silently, so the database and the file disagreed), not an edit."""
+    first = tmp_path / "visits.toml"
+    first.write_text(
+        GOOD_HEAD
+        + '\n[[events]]\nid = "v1"\nhome = "northgate"\nrule = "reg44-visit"\ndate = 2026-10-31\n',
+        encoding="utf-8",
+    )
+    assert cli("load", str(first)).code == 0
+    before = _digest(db)
+    assert cli("load", str(first)).code == 0 and _digest(db) == before  # the same: nothing
+    first.write_text(first.read_text().replace("2026-10-31", "2026-11-01"), encoding="utf-8")
+    res = cli("load", str(first))
+    assert res.code == 2, res.err
+    assert res.err.startswith(f"error: {first}:9: events[0].id"), res.err
+    assert "another date ('2026-10-31')" in res.err and "supersedes = 'v1'" in res.err
     assert _digest(db) == before

@@ -22,7 +22,7 @@ from .examples import check_example
 from .fixture import Fixture, merge, parse_set, read_tree
 from .model import Event, History, Home
 from .rules import Catalogue, catalogue
-from .service import Item, Network, due, occurrences, why
+from .service import Item, Network, due, occurrences, waiver_problems, why
 from .store import MIGRATIONS, Store
 from .workdays import BankHolidays
 
@@ -150,6 +150,10 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
         net = Network.open(_memory_store(fx), index=False)  # computed once: no index to keep
     except ComplianceError as exc:  # everything is validated above: not expected
         rep.problems.append(Problem(rep.files[0] if rep.files else "-", 0, "", exc.message))
+        return rep
+    rep.problems += [Problem.of(e) for e in waiver_problems(net, fx)]
+    if rep.problems:
+        rep.problems.sort(key=_problem_order(rep.files))
         return rep
     rep.rules = {h.id: [r.key for r in net.cat.for_home(h)] for h in fx.homes}
     last = _last_events(fx)

@@ -663,6 +663,8 @@ def _waivers(p: _Parser, fx: Fixture) -> None:
                     by=by,
                 )
             )
+            fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("waivers", i))
+            fx.entries[f"event:{eid}"] = (p.loc.name, "waivers", i)
 
 
 def _holidays(p: _Parser, fx: Fixture) -> None:

@@ -538,6 +538,7 @@ def load(net: Network, paths: Sequence[Path]) -> LoadResult:
                 next(f"event:{e.id}" for e in fx.events if e.supersedes == sid), (fx.files[0], 1)
             )
             raise FixtureError(file, line, "supersedes", f"no event {sid!r} to supersede")
+    _same_as_recorded(net, fx)
     res = LoadResult(list(fx.files))
     with net.store.transaction():
         if fx.network:
@@ -549,7 +550,73 @@ def load(net: Network, paths: Sequence[Path]) -> LoadResult:
         # events that supersede others go after them
         ordered = sorted(fx.events, key=lambda e: e.supersedes is not None)
         res.events_added = len(net.store.append_events(ordered, origin=",".join(fx.files)))
+        _waivers_name_occurrences(net, fx)  # inside: a problem rolls the whole load back
     return res
+
+
+_EVENT_FIELDS = (
+    "home", "rule", "kind", "date", "at", "by", "evidence", "notes", "outcome", "expires",
+    "target", "supersedes",
+)  # fmt: skip
+
+
+def _same_as_recorded(net: Network, fx: Fixture) -> None:
+    """An event id already in the log must name the same event: the log is append-only, so a
+    changed record (a corrected date, say) is refused, not silently skipped, and the way to
+    correct it is said."""
+    by_id = {e.id: e for e in fx.events}
+    ids = list(by_id)
+    for i in range(0, len(ids), 5000):
+        chunk = json.dumps(ids[i : i + 5000])
+        for row in net.store.conn.execute(
+            f"SELECT id, {', '.join(_EVENT_FIELDS)} FROM events "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (chunk,),
+        ):
+            e = by_id[row[0]]
+            mine = [getattr(e, f) for f in _EVENT_FIELDS]
+            mine = [v.isoformat() if isinstance(v, dt.date) else v for v in mine]
+            changed = [
+                (f, old)
+                for f, new, old in zip(_EVENT_FIELDS, mine, row[1:], strict=True)
+                if new != old
+            ]
+            if changed:
+                field_name, old = changed[0]
+                raise fx.error_at(
+                    f"event:{e.id}",
+                    "id",
+                    f"event {e.id!r} is already recorded with another {field_name} ({old!r}); "
+                    f"the log is append-only: add an event with supersedes = {e.id!r} to correct it",
+                )
+
+
+def _waivers_name_occurrences(net: Network, fx: Fixture) -> None:
+    store = net.store  # the rules and bank holidays as this load leaves them
+    fresh = Network(
+        store, catalogue(store.user_rules()), BankHolidays(tuple(store.holiday_overrides()))
+    )
+    problems = waiver_problems(fresh, fx)
+    if problems:
+        raise problems[0]
+
+
+def waiver_problems(net: Network, fx: Fixture) -> list[FixtureError]:
+    """Each waiver of the files must close an occurrence that exists, as 'compliance waive'
+    requires (not a month 13, a rule the home does not have, a due date off by a day): the
+    problems, at each waiver's line. ``net`` holds the files' records."""
+    out = []
+    for e in fx.events:
+        if e.kind == "waiver" and e.target:
+            try:
+                why(net, e.target, max(e.date, _latest_date(fx)))
+            except (InvalidInput, NotFound) as exc:
+                out.append(fx.error_at(f"event:{e.id}", "occurrence", exc.message))
+    return out
+
+
+def _latest_date(fx: Fixture) -> dt.date:
+    return max((e.date for e in fx.events), default=dt.date.min)
 
 
 def record(
