@@ -102,6 +102,26 @@ CASES = [
     ("schema = 2\n", 1, "schema", "unsupported schema"),
     ('[network]\nname = "x"\n', 1, "schema", "missing"),
     ("schema = 1\nhomez = 1\n", 2, "homez", "did you mean 'homes'"),
+    (  # as 'compliance record' refuses it: Wales's responsible individual, an English home
+        GOOD_HEAD + '\n[[events]]\nhome = "northgate"\nrule = "ri-visit"\ndate = 2026-01-05\n',
+        10,
+        "events[0].rule",
+        "does not apply to northgate (wales only)",
+    ),
+    (  # C6: local times the clock change skips or repeats are refused, as by record --at
+        GOOD_HEAD
+        + '\n[[events]]\nhome = "northgate"\nrule = "reg44-visit"\ndate = 2026-03-29T01:30:00\n',
+        11,
+        "events[0].date",
+        "does not exist in Europe/London",
+    ),
+    (
+        GOOD_HEAD
+        + '\n[[events]]\nhome = "northgate"\nrule = "reg44-visit"\ndate = 2026-10-25T01:30:00\n',
+        11,
+        "events[0].date",
+        "happens twice in Europe/London",
+    ),
     (  # waivers must name an occurrence that exists, as 'compliance waive' requires
         GOOD_HEAD
         + '\n[[waivers]]\noccurrence = "northgate/reg44-visit/2026-13"\nreason = "x"\ndate = 2026-02-01\n',

@@ -206,18 +206,27 @@ def parse_datetime(text: str) -> dt.datetime:
         parsed.microsecond,
         tzinfo=None if parsed.tzinfo is None else dt.timezone(parsed.utcoffset() or dt.timedelta()),
     )
-    if value.tzinfo is None:
-        early = value.replace(tzinfo=LONDON, fold=0)
-        late = value.replace(tzinfo=LONDON, fold=1)
-        if early.utcoffset() != late.utcoffset():
-            back = early.astimezone(dt.UTC).astimezone(LONDON).replace(tzinfo=None)
-            if back != value:
-                raise ValueError(
-                    f"{text!r} does not exist in Europe/London (the clocks go forward that night); "
-                    "give the time with its offset, e.g. +00:00"
-                )
-            raise ValueError(
-                f"{text!r} happens twice in Europe/London (the clocks go back that night); "
-                "add +01:00 (BST, the first) or +00:00 (GMT, the second)"
-            )
+    check_wall_clock(value, text)
     return value
+
+
+def check_wall_clock(value: dt.datetime, text: str | None = None) -> None:
+    """C6: a naive (Europe/London wall-clock) time that does not exist (the hour skipped when
+    the clocks go forward) or happens twice (when they go back) is refused rather than guessed;
+    ValueError says to give the offset. An aware value is always fine."""
+    if value.tzinfo is not None:
+        return
+    shown = repr(text) if text is not None else value.isoformat()
+    early = value.replace(tzinfo=LONDON, fold=0)
+    late = value.replace(tzinfo=LONDON, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        back = early.astimezone(dt.UTC).astimezone(LONDON).replace(tzinfo=None)
+        if back != value:
+            raise ValueError(
+                f"{shown} does not exist in Europe/London (the clocks go forward that night); "
+                "give the time with its offset, e.g. +00:00"
+            )
+        raise ValueError(
+            f"{shown} happens twice in Europe/London (the clocks go back that night); "
+            "add +01:00 (BST, the first) or +00:00 (GMT, the second)"
+        )

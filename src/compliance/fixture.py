@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .dates import local_date, to_utc
+from .dates import check_wall_clock, local_date, to_utc
 from .errors import FixtureError
 from .located import Locator, load_path, load_text
 from .model import NATIONS, Action, Event, Home, Rule
@@ -497,6 +497,10 @@ def _event_date(p: _Parser, i: int, raw: dict[str, Any]) -> tuple[dt.date, str |
     if v is None:
         raise p.err("events", i, None, "missing required key 'date'")
     if isinstance(v, dt.datetime):
+        try:
+            check_wall_clock(v)  # as record --at: a time the clock change skips or repeats
+        except ValueError as exc:
+            raise p.err("events", i, "date", str(exc)) from None
         at = to_utc(v).isoformat().replace("+00:00", "Z")
         return local_date(v), at
     if isinstance(v, dt.date):
@@ -518,6 +522,14 @@ def _events(p: _Parser, fx: Fixture) -> None:
             p.check_keys("events", i, raw, EVENT_KEYS)
             home = p.home_ref("events", i, raw)
             rule = p.rule_ref("events", i, raw)
+            if not p.cat.rules[rule].applies_to(p.homes[home]):  # as record refuses it
+                r = p.cat.rules[rule]
+                raise p.err(
+                    "events",
+                    i,
+                    "rule",
+                    f"{rule!r} does not apply to {home} ({r.applies_text()} only)",
+                )
             if rule == "action":
                 raise p.err(
                     "events",
