@@ -144,6 +144,13 @@ CASES = [
         "waivers[0].occurrence",
         "no occurrence",
     ),
+    (  # a correction names the event it corrects: at its own line and field
+        GOOD_HEAD
+        + '\n[[events]]\nhome = "northgate"\nrule = "reg44-visit"\ndate = 2026-01-05\nsupersedes = "nowhere"\n',
+        12,
+        "events[0].supersedes",
+        "no event 'nowhere' to supersede",
+    ),
     (
         GOOD_HEAD + "\nhomez = 1\n",
         8,

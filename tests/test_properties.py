@@ -126,8 +126,9 @@ def test_export_then_load_gives_identical_due(cli, tmp_path: Path, visits: list[
 def test_a_start_bound_only_hides_occurrences_never_moves_them(
     rule: str, offsets: list[int], start_offset: int
 ) -> None:
-    """Query.start (the calendar's year, a feed's look-back) leaves out exactly the occurrences
-    settled before it (due and closed before it), never moving or changing the others."""
+    """Query.start (the calendar's year, a feed's look-back, check's explanations) leaves out
+    exactly the occurrences settled before it (due and closed before it), never moving or
+    changing the others, nor how they are explained."""
     since = dt.date(2024, 1, 1)
     as_of = dt.date(2026, 11, 22)
     cat = builtin()
@@ -138,20 +139,26 @@ def test_a_start_bound_only_hides_occurrences_never_moves_them(
     h = Home("h", "Test", "england")
     start = since + dt.timedelta(days=start_offset)
 
-    def occ(q: Query) -> list[tuple[str, str, dt.date | None]]:
+    def occ(q: Query) -> list[tuple[str, str, dt.date | None, tuple[str, ...]]]:
         out = engine.compute(h, r, History.of(own), q, since=since, trigger=trig)
-        return [(o.id, o.status, o.done_on) for o in out]
+        return [(o.id, o.status, o.done_on, o.steps) for o in out]
 
     until = dt.date(2027, 3, 31)
-    full = engine.compute(
-        h, r, History.of(own), Query(as_of, until, closed=True), since=since, trigger=trig
-    )
-    expected = [
-        (o.id, o.status, o.done_on)
-        for o in full
-        if o.is_open or o.due >= start or (o.done_on is not None and o.done_on >= start)
-    ]
-    assert occ(Query(as_of, until, closed=True, start=start)) == expected
+    for explain in (False, True):
+        full = engine.compute(
+            h,
+            r,
+            History.of(own),
+            Query(as_of, until, closed=True, explain=explain),
+            since=since,
+            trigger=trig,
+        )
+        expected = [
+            (o.id, o.status, o.done_on, o.steps)
+            for o in full
+            if o.is_open or o.due >= start or (o.done_on is not None and o.done_on >= start)
+        ]
+        assert occ(Query(as_of, until, closed=True, explain=explain, start=start)) == expected
 
 
 def _month_keys(first: tuple[int, int], last: tuple[int, int]) -> list[str]:

@@ -9,8 +9,9 @@ examples of user rules), loaded into a throw-away in-memory store and run throug
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,16 @@ from .engine import Query
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ComplianceError, FixtureError, InvalidInput
 from .examples import check_example
 from .fixture import Fixture, merge, parse_set, read_tree
+from .ledger import Ledger
 from .model import Event, History, Home
 from .rules import Catalogue, catalogue
 from .service import Item, Network, due, occurrences, waiver_problems, why
-from .store import MIGRATIONS, Store
+from .store import Store
 from .workdays import BankHolidays
 
 FAIL_ON = ("overdue", "due", "none")  # none: validate the files only (a pre-commit hook)
 FORMATS = ("text", "json", "junit", "github")
+EXPLAIN_BATCH = 100  # homes whose every event is read at a time, to explain what they owe
 
 
 @dataclass(frozen=True)
@@ -122,20 +125,35 @@ class Report:
 
 
 def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "overdue") -> Report:
-    """Check fixture files (or directories of them) as of a date. Never raises on bad files."""
+    """Check fixture files (or directories of them) as of a date. Never raises on bad files.
+
+    The events and actions are kept in a throw-away database on disk (a :class:`Ledger`), not in
+    memory: a national network's files hold about a million events."""
     if days < 0:
         raise InvalidInput("--days must be 0 or more")
     if fail_on not in FAIL_ON:
         raise InvalidInput(f"--fail-on must be one of {', '.join(FAIL_ON)}")
     rep = Report(as_of, days, fail_on)
+    with (
+        tempfile.TemporaryDirectory(prefix="compliance-check-") as tmp,
+        closing(Ledger(Path(tmp))) as ledger,
+    ):
+        _check(paths, ledger, rep)
+    return rep
+
+
+def _check(paths: Sequence[Path], ledger: Ledger, rep: Report) -> None:
+    as_of = rep.as_of
     found: list[FixtureError] = []
     sources = read_tree(_discover(paths, rep.problems), found)
     rep.files = [s.loc.name for s in sources]
-    parts = parse_set(sources, catalogue=catalogue(), as_of=as_of, problems=found)
+    parts = parse_set(sources, catalogue=catalogue(), as_of=as_of, problems=found, sink=ledger)
     rep.problems += [Problem.of(e) for e in found]
     cat = catalogue(r for part in parts for r in part.rules)
     fx = merge(parts)
-    _across_files(parts, fx, cat, rep)
+    depth = _depths(ledger.corrections)
+    ledger.finish(depth)
+    _across_files(parts, fx, cat, ledger, depth, rep)
     holidays = BankHolidays(tuple(fx.holidays))
     rep.examples = _run_examples(parts, cat, holidays, rep.problems)
     first: dict[str, Home] = {}
@@ -145,32 +163,26 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
     rep.home_at = {h.id: fx.line_of(f"home:{h.id}", "id") for h in fx.homes}
     if rep.problems:
         rep.problems.sort(key=_problem_order(rep.files))
-        return rep
-    try:
-        net = Network.open(_memory_store(fx), index=False)  # computed once: no index to keep
-    except ComplianceError as exc:  # everything is validated above: not expected
-        rep.problems.append(Problem(rep.files[0] if rep.files else "-", 0, "", exc.message))
-        return rep
-    rep.problems += [Problem.of(e) for e in waiver_problems(net, fx)]
+        return
+    net = _network(ledger.store, fx)
+    rep.problems += [Problem.of(e) for e in waiver_problems(net, ledger)]
     if rep.problems:
         rep.problems.sort(key=_problem_order(rep.files))
-        return rep
+        return
     rep.rules = {h.id: [r.key for r in net.cat.for_home(h)] for h in fx.homes}
-    last = _last_events(fx)
-    items = due(net, as_of, days)
+    items = due(net, as_of, rep.days)
     explained = _explanations(net, as_of, items)
     for it in items:
-        file, line = _locate(fx, last, it)
+        file, line = _locate(fx, ledger, it)
         steps = explained.get(it.occ.id)
         if steps is None:
             try:
                 steps = why(net, it.occ.id, as_of).item.occ.steps
             except ComplianceError:
                 steps = ()
-        fails = fail_on == "due" or (fail_on == "overdue" and it.occ.status == "overdue")
+        fails = rep.fail_on == "due" or (rep.fail_on == "overdue" and it.occ.status == "overdue")
         rep.findings.append(Finding(it, fails, file, line, steps))
     rep.computed = True
-    return rep
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -197,23 +209,31 @@ def _discover(paths: Sequence[Path], problems: list[Problem]) -> list[Path]:
 # -- checks across files -----------------------------------------------------------------------
 
 
-def _across_files(parts: list[Fixture], fx: Fixture, cat: Catalogue, rep: Report) -> None:
+def _across_files(
+    parts: list[Fixture],
+    fx: Fixture,
+    cat: Catalogue,
+    ledger: Ledger,
+    depth: dict[str, int],
+    rep: Report,
+) -> None:
     """What no single file can see: duplicates between files, corrections of missing events,
     reports (``after`` rules) without the event they report on."""
     firsts: dict[str, tuple[str, int]] = {}
     for part in parts:
-        records = [f"home:{h.id}" for h in part.homes] + [f"action:{a.id}" for a in part.actions]
-        records += [f"event:{e.id}" for e in part.events if f"event:{e.id}" in part.entries]
-        for rec in records:
-            key = "id" if rec.startswith("home:") else None
-            where = part.line_of(rec, key)
+        for h in part.homes:
+            rec = f"home:{h.id}"
+            where = part.line_of(rec, "id")
             if rec in firsts and firsts[rec][0] != where[0]:
-                kind = rec.split(":", 1)[0]
                 f, ln = firsts[rec]
                 rep.problems.append(
-                    Problem.of(part.error_at(rec, key, f"duplicate {kind}: also at {f}:{ln}"))
+                    Problem.of(part.error_at(rec, "id", f"duplicate home: also at {f}:{ln}"))
                 )
             firsts.setdefault(rec, where)
+    for kind, _, (file, table, index), (f, t, i) in ledger.duplicates():
+        ln = ledger.locators[f].line(t, i)
+        msg = f"duplicate {kind}: also at {f}:{ln}"
+        rep.problems.append(Problem.of(ledger.locators[file].error(table, index, None, msg)))
     rule_at: dict[str, tuple[str, int]] = {}
     for part in parts:
         for i, r in enumerate(part.rules):
@@ -226,37 +246,30 @@ def _across_files(parts: list[Fixture], fx: Fixture, cat: Catalogue, rep: Report
                     )
                 )
             rule_at.setdefault(r.key, (loc.name, loc.line("rules", i, "key")))
-    ids = {e.id: e for e in fx.events}
-    depth = _depths(fx.events)
-    dates: dict[tuple[str, str], list[dt.date]] = {}
-    for e in fx.events:
-        if e.kind == "done":
-            dates.setdefault((e.home, e.rule), []).append(e.date)
-    for e in fx.events:
+    homes = ledger.event_homes(sorted({e.supersedes for e in ledger.corrections if e.supersedes}))
+    for e in ledger.corrections:
         rec = f"event:{e.id}"
-        if rec not in fx.entries:
+        old = homes.get(e.supersedes or "")
+        if old is None:
+            msg = f"no event {e.supersedes!r} to supersede (give the id of an event in these files)"
+            rep.problems.append(Problem.of(ledger.error_at(rec, "supersedes", msg)))
+        elif old != e.home:
+            msg = f"event {e.supersedes!r} belongs to {old}, not {e.home}"
+            rep.problems.append(Problem.of(ledger.error_at(rec, "supersedes", msg)))
+        elif depth[e.id] < 0:
+            msg = "corrections form a cycle: each event supersedes another of the cycle"
+            rep.problems.append(Problem.of(ledger.error_at(rec, "supersedes", msg)))
+    for rule in cat.rules.values():
+        after = rule.cadence.after if rule.cadence.kind == "after" else None
+        if not after:
             continue
-        if e.supersedes is not None:
-            old = ids.get(e.supersedes)
-            if old is None:
-                msg = f"no event {e.supersedes!r} to supersede (give the id of an event in these files)"
-                rep.problems.append(Problem.of(fx.error_at(rec, "supersedes", msg)))
-            elif old.home != e.home:
-                msg = f"event {e.supersedes!r} belongs to {old.home}, not {e.home}"
-                rep.problems.append(Problem.of(fx.error_at(rec, "supersedes", msg)))
-            elif depth[e.id] < 0:
-                msg = "corrections form a cycle: each event supersedes another of the cycle"
-                rep.problems.append(Problem.of(fx.error_at(rec, "supersedes", msg)))
-        rule = cat.rules.get(e.rule)
-        after = rule.cadence.after if rule is not None and rule.cadence.kind == "after" else None
-        if after and e.kind == "done":
-            trigger = cat.resolve(after) or after
-            if not any(d <= e.date for d in dates.get((e.home, trigger), ())):
-                msg = (
-                    f"a {e.rule} on {e.date} but no {trigger} of {e.home} on or before it: "
-                    f"record the {trigger} it reports on, or correct the date"
-                )
-                rep.problems.append(Problem.of(fx.error_at(rec, "rule", msg)))
+        trigger = cat.resolve(after) or after
+        for eid, home, date in ledger.unreported(rule.key, trigger):
+            msg = (
+                f"a {rule.key} on {date} but no {trigger} of {home} on or before it: "
+                f"record the {trigger} it reports on, or correct the date"
+            )
+            rep.problems.append(Problem.of(ledger.error_at(f"event:{eid}", "rule", msg)))
 
 
 def _run_examples(
@@ -285,36 +298,24 @@ def _problem_order(files: list[str]) -> Callable[[Problem], tuple[int, str, int,
 # -- computing ---------------------------------------------------------------------------------
 
 
-def _memory_store(fx: Fixture) -> Store:
-    """A throw-away database holding the files, written the way ``compliance load`` writes."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    # a throw-away schema needs no migration bookkeeping (nor sqlite-utils: 100+ ms to import)
-    for _, sql in MIGRATIONS:
-        conn.executescript(sql)
-    store = Store(Path(":memory:"), conn)
-    with store.transaction():
-        if fx.network:
-            store.put_network(fx.network)
-        store.put_homes(fx.homes)
-        store.put_rules(fx.rules)
-        store.put_holidays(fx.holidays)
-        store.put_actions(fx.actions)
-        store.append_events_bulk([e for e in fx.events if e.supersedes is None], "check")
-        # each correction after the event it corrects
-        depth = _depths(fx.events)
-        fixes = sorted(
-            (e for e in fx.events if e.supersedes is not None), key=lambda e: depth[e.id]
-        )
-        store.append_events(fixes, origin="check")
-    return store
+def _network(store: Store, fx: Fixture) -> Network:
+    """The ledger's store made whole, as ``compliance load`` writes a set: the homes, rules,
+    bank holidays and network of the files, and the summary index of its log."""
+    if fx.network:
+        store.put_network(fx.network)
+    store.put_homes(fx.homes)
+    store.put_rules(fx.rules)
+    store.put_holidays(fx.holidays)
+    store.rebuild_summary()
+    return Network.open(store, index=False)  # computed once: no index to keep
 
 
-def _depths(events: list[Event]) -> dict[str, int]:
-    """How many corrections deep each event is (0: it corrects nothing); -1 in a cycle."""
-    by_id = {e.id: e for e in events}
+def _depths(corrections: list[Event]) -> dict[str, int]:
+    """How many corrections deep each correction is, counting the corrections it corrects
+    through (the order to append them in); -1 in a cycle."""
+    by_id = {e.id: e for e in corrections}
     out: dict[str, int] = {}
-    for e in events:
+    for e in corrections:
         seen: set[str] = set()
         cur, n = e, 0
         while cur.supersedes is not None and cur.supersedes in by_id:
@@ -328,45 +329,54 @@ def _depths(events: list[Event]) -> dict[str, int]:
 
 
 def _explanations(net: Network, as_of: dt.date, items: list[Item]) -> dict[str, tuple[str, ...]]:
-    """The steps of ``compliance why`` for every item, in one pass over the homes concerned
-    (``why`` reads the store once per item: minutes on a national set). A test checks they are
-    the same as ``why``'s."""
-    homes = {it.home.id for it in items}
+    """The steps of ``compliance why`` for every item, a batch of homes at a time (``why`` reads
+    the store once per item: minutes on a national set; all homes at once, gigabytes). A test
+    checks they are the same as ``why``'s."""
+    homes = sorted({it.home.id for it in items})
     if not homes:
         return {}
-    by_rule: dict[tuple[str, str], list[Event]] = {}
-    for e in net.store.events():  # as service.full_histories, for all these homes at once
-        if e.home in homes and e.kind == "done" and e.rule != "action":
-            by_rule.setdefault((e.home, e.rule), []).append(e)
-    hists = {k: History.of(v) for k, v in by_rule.items()}
-    snap = net.store.snapshot(sorted(homes), open_actions_only=False)
+    wanted = {it.occ.id for it in items}
     until = max(it.occ.due for it in items)
-    q = Query(as_of, until, explain=True, closed=True, holidays=net.holidays)
-    return {x.occ.id: x.occ.steps for x in occurrences(net, snap, q, histories=hists)}
-
-
-def _last_events(fx: Fixture) -> dict[tuple[str, str], list[Event]]:
-    out: dict[tuple[str, str], list[Event]] = {}
-    for e in fx.events:
-        if e.kind == "done" and f"event:{e.id}" in fx.entries:
-            out.setdefault((e.home, e.rule), []).append(e)
-    for evs in out.values():
-        evs.sort(key=lambda e: e.date)
+    # the items are open, so a view from as_of keeps them: what was settled before it need not
+    # be worked out (ten years of it, on a national set); a property test checks that a start
+    # bound changes no other occurrence's explanation
+    q = Query(as_of, until, explain=True, closed=True, holidays=net.holidays, start=as_of)
+    out: dict[str, tuple[str, ...]] = {}
+    for i in range(0, len(homes), EXPLAIN_BATCH):
+        batch = homes[i : i + EXPLAIN_BATCH]
+        events = net.store.events_of(batch)
+        superseded = {e.supersedes for e in events if e.supersedes}  # (always of the same home)
+        by_rule: dict[tuple[str, str], list[Event]] = {}
+        for e in events:  # as service.full_histories, for a batch of homes at once
+            if e.kind == "done" and e.rule != "action" and e.id not in superseded:
+                by_rule.setdefault((e.home, e.rule), []).append(e)
+        hists = {k: History.of(v) for k, v in by_rule.items()}
+        snap = net.store.snapshot(batch, open_actions_only=False)
+        out.update(
+            (x.occ.id, x.occ.steps)
+            for x in occurrences(net, snap, q, histories=hists)
+            if x.occ.id in wanted
+        )
     return out
 
 
-def _locate(fx: Fixture, events: dict[tuple[str, str], list[Event]], it: Item) -> tuple[str, int]:
+def _locate(fx: Fixture, ledger: Ledger, it: Item) -> tuple[str, int]:
     """Where a deadline points: the action's entry, the event that started it or the last
     relevant event, else the home's entry."""
     o, c = it.occ, it.rule.cadence
-    if o.rule == "action" and f"action:{o.period}" in fx.entries:
-        return fx.line_of(f"action:{o.period}", "due")
+    if o.rule == "action" and ledger.entry(f"action:{o.period}") is not None:
+        return ledger.line_of(f"action:{o.period}", "due")
     if c.kind == "after" and c.after:
-        evs = [e for e in events.get((o.home, c.after), []) if e.date.isoformat() == o.period]
+        try:
+            on = dt.date.fromisoformat(o.period)
+        except ValueError:
+            eid = None
+        else:
+            eid = ledger.last_event(o.home, c.after, on=on)
     else:
-        evs = [e for e in events.get((o.home, o.rule), []) if e.date <= it.as_of]
-    if evs:
-        return fx.line_of(f"event:{evs[-1].id}", "date")
+        eid = ledger.last_event(o.home, o.rule, until=it.as_of)
+    if eid is not None:
+        return ledger.line_of(f"event:{eid}", "date")
     if f"home:{o.home}" in fx.entries:
         return fx.line_of(f"home:{o.home}", "id")
     return (fx.files[0] if fx.files else "-", 1)

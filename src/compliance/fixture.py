@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .dates import check_wall_clock, local_date, to_utc
 from .errors import FixtureError
-from .located import Locator, load_path, load_text
+from .located import Document, Locator, load_path, load_text
 from .model import NATIONS, Action, Event, Home, Rule
 from .rules import Catalogue, parse_rules
 from .workdays import HolidayOverride
@@ -66,6 +66,22 @@ EVENT_KEYS = {
 ACTION_KEYS = {"id", "home", "title", "due", "done", "source", "owner", "created"}
 WAIVER_KEYS = {"id", "home", "rule", "period", "occurrence", "reason", "date", "by"}
 HOLIDAY_KEYS = {"nation", "date", "name", "remove"}
+# the tables a network has thousands of entries in: read a part of the file at a time
+BULK = ("events", "actions", "waivers")
+
+
+class Records(Protocol):
+    """Where a parse keeps the events and actions it has validated: a :class:`Fixture` in memory
+    (``load``), or a database on disk (``check``: a national network's are too many to hold)."""
+
+    def keep(
+        self, loc: Locator, table: str, index: int, record: Event | Action, unique: bool
+    ) -> int | None:
+        """Keep entry ``index`` of ``table``. With ``unique``, its id must be new in this file's
+        table: if it is not, the index of the entry that has it is returned, and nothing kept."""
+
+    def keep_completion(self, e: Event) -> None:
+        """Keep an action's completion (it has no entry of its own: it is the action's ``done``)."""
 
 
 @dataclass
@@ -79,12 +95,37 @@ class Fixture:
     actions: list[Action] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     holidays: list[HolidayOverride] = field(default_factory=list)
-    # where each record was written: (file, line), for problems found after parsing
-    where: dict[str, tuple[str, int]] = field(default_factory=dict)
-    # the same, to the field: record ("home:ID", "event:ID", "action:ID") -> (file, table, index)
+    # where each record was written, for problems found after parsing:
+    # record ("home:ID", "event:ID", "action:ID") -> (file, table, index)
     entries: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     locators: dict[str, Locator] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # homes whose entry had a problem (check)
+    _ids: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict, repr=False)
+
+    def keep(
+        self, loc: Locator, table: str, index: int, record: Event | Action, unique: bool
+    ) -> int | None:
+        if unique:
+            seen = self._ids.setdefault((loc.name, table), {})
+            if record.id in seen:
+                return seen[record.id]
+            seen[record.id] = index
+        if isinstance(record, Action):
+            self.actions.append(record)
+            self.entries[f"action:{record.id}"] = (loc.name, table, index)
+        else:
+            self.events.append(record)
+            self.entries[f"event:{record.id}"] = (loc.name, table, index)
+        return None
+
+    def keep_completion(self, e: Event) -> None:
+        self.events.append(e)
+
+    def waivers(self) -> Iterator[Event]:
+        return (e for e in self.events if e.kind == "waiver" and e.target)
+
+    def latest_date(self) -> dt.date:
+        return max((e.date for e in self.events), default=dt.date.min)
 
     def error_at(self, record: str, key: str | None, message: str) -> FixtureError:
         """A problem found after parsing (across files), at the line of ``record``'s ``key``."""
@@ -122,11 +163,13 @@ class _Parser:
         data: dict[str, Any],
         cat: Catalogue,
         homes: dict[str, Home],
+        sink: Records,
         problems: list[FixtureError] | None = None,
         as_of: dt.date | None = None,
     ) -> None:
         self.loc = loc
         self.data = data
+        self.sink = sink
         self.cat = cat
         self.homes = homes  # known homes: the store's and this file's
         # collecting (compliance check): each entry's first problem is recorded, the entry skipped
@@ -154,8 +197,8 @@ class _Parser:
             if self.current_home is not None:
                 self.broken.add(self.current_home)
 
-    def entries(self, table: str) -> list[dict[str, Any]]:
-        raw = self.data.get(table, [])
+    def entries(self, table: str, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        raw = (self.data if data is None else data).get(table, [])
         if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
             exc = self.err(table, 0, None, f"must be an array of tables ([[{table}]])")
             if self.problems is None:
@@ -234,7 +277,7 @@ def parse(
 ) -> Fixture:
     """Parse fixture text (an ``include`` key needs a file: see :func:`parse_file`)."""
     data, loc = load_text(text, name)
-    return _parse(data, loc, catalogue, known_homes or {})
+    return _parse(data, loc, catalogue, known_homes or {}, parts=[data])
 
 
 def parse_file(
@@ -254,8 +297,11 @@ class Source:
     """A fixture file read (TOML parsed, lines located) but not yet validated."""
 
     path: Path
-    data: dict[str, Any]
-    loc: Locator
+    doc: Document
+
+    @property
+    def loc(self) -> Locator:
+        return self.doc.loc
 
 
 def read_tree(paths: Iterable[Path], problems: list[FixtureError] | None = None) -> list[Source]:
@@ -276,22 +322,22 @@ def read_tree(paths: Iterable[Path], problems: list[FixtureError] | None = None)
             return
         seen.add(key)
         try:
-            data, loc, _ = load_path(path)
+            doc = load_path(path, BULK)
         except FixtureError as exc:
             fail(exc)
             return
         incs: list[Path] = []
         try:
-            incs = include_paths(data, loc, path)
+            incs = include_paths(doc.head, doc.loc, path)
         except FixtureError as exc:
             fail(exc)
         here = (*stack, key)
         for inc in incs:
             if inc.resolve() in here:
-                fail(include_cycle(loc, here, inc.resolve()))
+                fail(include_cycle(doc.loc, here, inc.resolve()))
             else:
                 visit(inc, here)
-        order.append(Source(path, data, loc))
+        order.append(Source(path, doc))
 
     for p in paths:
         visit(p, ())
@@ -305,9 +351,11 @@ def parse_set(
     known_homes: dict[str, Home] | None = None,
     as_of: dt.date | None = None,
     problems: list[FixtureError] | None = None,
+    sink: Records | None = None,
 ) -> list[Fixture]:
     """Parse files that form one set. Each knows the homes and rules of all of them, so neither
-    their order nor how the records are split between files changes the result."""
+    their order nor how the records are split between files changes the result. The events and
+    actions go to ``sink`` if given, else to each file's Fixture."""
     sources = list(sources)
     cat = Catalogue(dict(catalogue.rules), dict(catalogue.aliases))
     homes = dict(known_homes or {})
@@ -315,10 +363,10 @@ def parse_set(
     broken: set[str] = set()
     for s in sources:  # first the homes and rules; their problems are found again below
         for table in ("rules", "homes"):
-            if table not in s.data:
+            if table not in s.doc.head:
                 continue
             try:
-                head = {"schema": s.data.get("schema"), table: s.data[table]}
+                head = {"schema": s.doc.head.get("schema"), table: s.doc.head[table]}
                 fx = _parse(head, s.loc, cat, {}, problems=[])
             except FixtureError:
                 continue
@@ -335,13 +383,15 @@ def parse_set(
         try:
             parts.append(
                 _parse(
-                    s.data,
+                    s.doc.head,
                     s.loc,
                     cat,
                     homes,
                     as_of=as_of,
                     problems=problems,
                     broken=broken,
+                    parts=s.doc.parts(),
+                    sink=sink,
                 )
             )
         except FixtureError as exc:
@@ -386,7 +436,11 @@ def _parse(
     as_of: dt.date | None = None,
     problems: list[FixtureError] | None = None,
     broken: Iterable[str] = (),
+    parts: Iterable[dict[str, Any]] = (),
+    sink: Records | None = None,
 ) -> Fixture:
+    """Validate one file: ``data`` has its top-level keys; the entries of the BULK tables come
+    in ``parts`` (a large file's, a part at a time)."""
     for k in data:
         if k not in TOP_KEYS:
             exc = loc.error("", 0, k, f"unknown key{_suggest(k, TOP_KEYS)}")
@@ -416,7 +470,7 @@ def _parse(
             )
     fx.rules = rules
     homes = dict(known)
-    p = _Parser(loc, data, cat, homes, problems, as_of)
+    p = _Parser(loc, data, cat, homes, sink if sink is not None else fx, problems, as_of)
     p.broken.update(broken)
     network = data.get("network", {})
     with p.entry():
@@ -429,9 +483,11 @@ def _parse(
                 raise loc.error("network", 0, k, "must be a string")
         fx.network = dict(network)
     _homes(p, fx, homes)
-    _events(p, fx)
-    _actions(p, fx)
-    _waivers(p, fx)
+    base = dict.fromkeys(BULK, 0)  # the file-wide index of each table's first entry in a part
+    for part in parts:
+        base["events"] += _events(p, part, base["events"])
+        base["actions"] += _actions(p, part, base["actions"])
+        base["waivers"] += _waivers(p, part, base["waivers"])
     _holidays(p, fx)
     fx.broken = set(p.broken)
     return fx
@@ -488,7 +544,6 @@ def _homes(p: _Parser, fx: Fixture, homes: dict[str, Home]) -> None:
             )
             fx.homes.append(home)
             homes[hid] = home
-            fx.where[f"home:{hid}"] = (p.loc.name, p.loc.line("homes", i))
             fx.entries[f"home:{hid}"] = (p.loc.name, "homes", i)
 
 
@@ -515,9 +570,9 @@ def _event_date(p: _Parser, i: int, raw: dict[str, Any]) -> tuple[dt.date, str |
     )
 
 
-def _events(p: _Parser, fx: Fixture) -> None:
-    ids: dict[str, int] = {}
-    for i, raw in enumerate(p.entries("events")):
+def _events(p: _Parser, part: dict[str, Any], base: int) -> int:
+    entries = p.entries("events", part)
+    for i, raw in enumerate(entries, start=base):
         with p.entry():
             p.check_keys("events", i, raw, EVENT_KEYS)
             home = p.home_ref("events", i, raw)
@@ -571,14 +626,10 @@ def _events(p: _Parser, fx: Fixture) -> None:
                 fields["outcome"],
                 expires,
             )
-            if eid in ids:
-                first = p.loc.line("events", ids[eid])
-                what = "duplicate event id" if "id" in raw else "the same event is written twice"
-                raise p.err(
-                    "events", i, "id" if "id" in raw else None, f"{what} (first at line {first})"
-                )
-            ids[eid] = i
-            fx.events.append(
+            earlier = p.sink.keep(
+                p.loc,
+                "events",
+                i,
                 Event(
                     id=eid,
                     home=home,
@@ -591,15 +642,21 @@ def _events(p: _Parser, fx: Fixture) -> None:
                     notes=fields["notes"],
                     outcome=fields["outcome"],
                     supersedes=fields["supersedes"],
-                )
+                ),
+                unique=True,
             )
-            fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("events", i))
-            fx.entries[f"event:{eid}"] = (p.loc.name, "events", i)
+            if earlier is not None:
+                first = p.loc.line("events", earlier)
+                what = "duplicate event id" if "id" in raw else "the same event is written twice"
+                raise p.err(
+                    "events", i, "id" if "id" in raw else None, f"{what} (first at line {first})"
+                )
+    return len(entries)
 
 
-def _actions(p: _Parser, fx: Fixture) -> None:
-    ids: dict[str, int] = {}
-    for i, raw in enumerate(p.entries("actions")):
+def _actions(p: _Parser, part: dict[str, Any], base: int) -> int:
+    entries = p.entries("actions", part)
+    for i, raw in enumerate(entries, start=base):
         with p.entry():
             p.check_keys("actions", i, raw, ACTION_KEYS)
             home = p.home_ref("actions", i, raw)
@@ -608,16 +665,11 @@ def _actions(p: _Parser, fx: Fixture) -> None:
             due = p.date("actions", i, raw, "due", required=True)
             assert due is not None
             aid = p.string("actions", i, raw, "id") or action_id(home, title, due)
-            if aid in ids:
-                raise p.err(
-                    "actions",
-                    i,
-                    "id" if "id" in raw else "title",
-                    f"duplicate action (first at line {p.loc.line('actions', ids[aid])})",
-                )
-            ids[aid] = i
             created = p.date("actions", i, raw, "created")
-            fx.actions.append(
+            earlier = p.sink.keep(
+                p.loc,
+                "actions",
+                i,
                 Action(
                     aid,
                     home,
@@ -626,10 +678,16 @@ def _actions(p: _Parser, fx: Fixture) -> None:
                     p.string("actions", i, raw, "source"),
                     p.string("actions", i, raw, "owner"),
                     created,
-                )
+                ),
+                unique=True,
             )
-            fx.where[f"action:{aid}"] = (p.loc.name, p.loc.line("actions", i))
-            fx.entries[f"action:{aid}"] = (p.loc.name, "actions", i)
+            if earlier is not None:
+                raise p.err(
+                    "actions",
+                    i,
+                    "id" if "id" in raw else "title",
+                    f"duplicate action (first at line {p.loc.line('actions', earlier)})",
+                )
             done = p.date("actions", i, raw, "done")
             if done is not None:
                 p.not_after_as_of("actions", i, "done", done, "the action's 'done' date")
@@ -638,11 +696,15 @@ def _actions(p: _Parser, fx: Fixture) -> None:
                         "actions", i, "done", f"closed ({done}) before it was created ({created})"
                     )
                 eid = event_id(home, "action", "done", done, aid)
-                fx.events.append(Event(id=eid, home=home, rule="action", date=done, target=aid))
+                p.sink.keep_completion(
+                    Event(id=eid, home=home, rule="action", date=done, target=aid)
+                )
+    return len(entries)
 
 
-def _waivers(p: _Parser, fx: Fixture) -> None:
-    for i, raw in enumerate(p.entries("waivers")):
+def _waivers(p: _Parser, part: dict[str, Any], base: int) -> int:
+    entries = p.entries("waivers", part)
+    for i, raw in enumerate(entries, start=base):
         with p.entry():
             p.check_keys("waivers", i, raw, WAIVER_KEYS)
             occ = p.string("waivers", i, raw, "occurrence")
@@ -663,7 +725,10 @@ def _waivers(p: _Parser, fx: Fixture) -> None:
             eid = p.string("waivers", i, raw, "id") or event_id(
                 home, rule, "waiver", date, target, reason, by
             )
-            fx.events.append(
+            p.sink.keep(
+                p.loc,
+                "waivers",
+                i,
                 Event(
                     id=eid,
                     home=home,
@@ -673,10 +738,10 @@ def _waivers(p: _Parser, fx: Fixture) -> None:
                     target=target,
                     notes=reason,
                     by=by,
-                )
+                ),
+                unique=False,  # a waiver written twice closes the same occurrence twice
             )
-            fx.where[f"event:{eid}"] = (p.loc.name, p.loc.line("waivers", i))
-            fx.entries[f"event:{eid}"] = (p.loc.name, "waivers", i)
+    return len(entries)
 
 
 def _holidays(p: _Parser, fx: Fixture) -> None:
@@ -714,7 +779,6 @@ def merge(parts: Iterable[Fixture], on_conflict: Callable[[str], None] | None = 
         out.actions += f.actions
         out.rules += f.rules
         out.holidays += f.holidays
-        out.where.update(f.where)
         out.entries.update(f.entries)
         out.locators.update(f.locators)
         out.broken |= f.broken

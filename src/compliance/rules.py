@@ -207,8 +207,8 @@ def parse_rule(raw: Any, loc: Locator, index: int, origin: str, table: str = "ru
 def _example(raw: Any, loc: Locator, rule_index: int, table: str, n: int) -> Example:
     sub = f"{table}.examples"
     # examples are located by their own [[rules.examples]] header, counted across the file
-    line = loc.tables.get(
-        (sub, _example_ordinal(loc, table, rule_index, sub, n)), loc.line(table, rule_index)
+    line = loc.table_line(
+        sub, _example_ordinal(loc, table, rule_index, sub, n), loc.line(table, rule_index)
     )
 
     def err(key: str, msg: str) -> FixtureError:
@@ -263,9 +263,9 @@ def _example(raw: Any, loc: Locator, rule_index: int, table: str, n: int) -> Exa
 
 def _example_ordinal(loc: Locator, table: str, rule_index: int, sub: str, n: int) -> int:
     """The file-wide index of the n-th example of rule ``rule_index``."""
-    start = loc.tables.get((table, rule_index), 0)
-    end = loc.tables.get((table, rule_index + 1), 10**9)
-    inside = sorted(i for (t, i), ln in loc.tables.items() if t == sub and start < ln < end)
+    start = loc.table_line(table, rule_index, 0)
+    end = loc.table_line(table, rule_index + 1, 10**9)
+    inside = loc.between(sub, start, end)
     return inside[n] if n < len(inside) else -1
 
 

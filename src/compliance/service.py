@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import agenda, engine
 from .dates import local_date, parse_date, period_from_key, to_utc
@@ -534,10 +534,8 @@ def load(net: Network, paths: Sequence[Path]) -> LoadResult:
             sid not in in_file
             and not net.store.conn.execute("SELECT 1 FROM events WHERE id = ?", (sid,)).fetchone()
         ):
-            file, line = fx.where.get(
-                next(f"event:{e.id}" for e in fx.events if e.supersedes == sid), (fx.files[0], 1)
-            )
-            raise FixtureError(file, line, "supersedes", f"no event {sid!r} to supersede")
+            rec = next(f"event:{e.id}" for e in fx.events if e.supersedes == sid)
+            raise fx.error_at(rec, "supersedes", f"no event {sid!r} to supersede")
     _same_as_recorded(net, fx)
     res = LoadResult(list(fx.files))
     with net.store.transaction():
@@ -601,22 +599,29 @@ def _waivers_name_occurrences(net: Network, fx: Fixture) -> None:
         raise problems[0]
 
 
-def waiver_problems(net: Network, fx: Fixture) -> list[FixtureError]:
+class Waived(Protocol):
+    """Records whose waivers are checked: a parsed fixture, or a ledger of one (check)."""
+
+    def waivers(self) -> Iterable[Event]: ...
+
+    def latest_date(self) -> dt.date: ...
+
+    def error_at(self, record: str, key: str | None, message: str) -> FixtureError: ...
+
+
+def waiver_problems(net: Network, records: Waived) -> list[FixtureError]:
     """Each waiver of the files must close an occurrence that exists, as 'compliance waive'
     requires (not a month 13, a rule the home does not have, a due date off by a day): the
     problems, at each waiver's line. ``net`` holds the files' records."""
     out = []
-    for e in fx.events:
-        if e.kind == "waiver" and e.target:
-            try:
-                why(net, e.target, max(e.date, _latest_date(fx)))
-            except (InvalidInput, NotFound) as exc:
-                out.append(fx.error_at(f"event:{e.id}", "occurrence", exc.message))
+    latest = records.latest_date()
+    for e in records.waivers():
+        assert e.target is not None
+        try:
+            why(net, e.target, max(e.date, latest))
+        except (InvalidInput, NotFound) as exc:
+            out.append(records.error_at(f"event:{e.id}", "occurrence", exc.message))
     return out
-
-
-def _latest_date(fx: Fixture) -> dt.date:
-    return max((e.date for e in fx.events), default=dt.date.min)
 
 
 def record(

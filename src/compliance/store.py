@@ -709,45 +709,49 @@ class Store:
 
         Corrections (``supersedes``) are not accepted here: use :meth:`append_events`.
         """
+        events = list(events)
+        if any(e.supersedes is not None for e in events):
+            raise InvalidInput("a bulk append cannot carry corrections; record them one by one")
+        added = self.append_log(events, origin)
+        pairs = {(e.home, e.rule) for e in events if e.kind == "done" and e.rule != "action"}
+        if len(pairs) > 2000:
+            self.rebuild_summary()
+        else:
+            self.refresh_summary(pairs)
+        return added
+
+    def append_log(self, events: Iterable[Event], origin: str) -> int:
+        """Append events as they are, corrections included, checking nothing and leaving the
+        summary as it was: for a throw-away store written in parts (``compliance check``), whose
+        caller checks the corrections and calls :meth:`rebuild_summary` once at the end."""
         now = _now()
-        rows = []
-        pairs: set[tuple[str, str]] = set()
-        for e in events:
-            if e.supersedes is not None:
-                raise InvalidInput("a bulk append cannot carry corrections; record them one by one")
-            rows.append(
-                (
-                    e.id,
-                    e.home,
-                    e.rule,
-                    e.kind,
-                    e.date.isoformat(),
-                    e.at,
-                    e.by,
-                    e.evidence,
-                    e.notes,
-                    e.outcome,
-                    _iso(e.expires),
-                    e.target,
-                    None,
-                    e.recorded_at or now,
-                    origin,
-                )
+        rows = (
+            (
+                e.id,
+                e.home,
+                e.rule,
+                e.kind,
+                e.date.isoformat(),
+                e.at,
+                e.by,
+                e.evidence,
+                e.notes,
+                e.outcome,
+                _iso(e.expires),
+                e.target,
+                e.supersedes,
+                e.recorded_at or now,
+                origin,
             )
-            if e.kind == "done" and e.rule != "action":
-                pairs.add((e.home, e.rule))
+            for e in events
+        )
         before = self.conn.total_changes
         self.conn.executemany(
             "INSERT OR IGNORE INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires, target, supersedes, recorded_at, origin) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        added = self.conn.total_changes - before
-        if len(pairs) > 2000:
-            self.rebuild_summary()
-        else:
-            self.refresh_summary(pairs)
-        return added
+        return self.conn.total_changes - before
 
     def put_actions(self, actions: Iterable[Action]) -> tuple[int, int]:
         added = updated = 0
