@@ -548,13 +548,25 @@ def export(
 
     Example: compliance export --output backup.toml
     """
-    from .export import export_toml
+    import shutil
+    import tempfile
 
-    text = export_toml(_net().store)
+    from .export import export_pieces
+
+    # Written as a stream (a national database is ~95 MB of TOML), and whole or not at all:
+    # to a temporary file renamed into place, or, for standard output, to an unlinked
+    # temporary file copied out once the last record is written.
+    pieces = export_pieces(_net().store)
     if output_file == "-":
-        sys.stdout.write(text)
+        with tempfile.TemporaryFile() as tmp:
+            for piece in pieces:
+                tmp.write(piece)
+            tmp.seek(0)
+            sys.stdout.flush()
+            shutil.copyfileobj(tmp, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
     else:
-        _write_atomic(Path(output_file), text, private=True)  # the whole database
+        write_atomic(Path(output_file), pieces, private=True)  # the whole database
         typer.echo(f"Exported to {output_file}", err=True)
 
 

@@ -100,7 +100,9 @@ RULES = {FULL: "ofsted-full", INTERIM: "ofsted-interim", MONITORING: "ofsted-oth
 RECORD_ONLY = "ofsted-other"
 EDUCATION = "ofsted-education"
 HOME_ID_BAD = re.compile(r"[^a-z0-9-]+")
-DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# Exactly two digits of day and month, as in every published file: 1/2/2016 is not that form,
+# so it is refused like any other. ASCII digits only: \d would also take other scripts' digits.
+DATE_RE = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 
 
 def _norm(text: str) -> str:
@@ -189,6 +191,12 @@ def parse_date(text: str, name: str, line: int) -> dt.date:
     )
 
 
+def _places(text: str) -> int | None:
+    """The Places cell as a number of places; anything but ASCII digits ("six", "6.0") is left
+    empty. str.isdigit alone would pass "²", which int() then refuses."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def parse_text(text: str, name: str) -> ParsedFile:
     """Parse one file's text: the kept rows, and the skipped ones counted by reason."""
     rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -227,7 +235,7 @@ def parse_text(text: str, name: str) -> ParsedFile:
                 secure=provision == SECURE,
                 local_authority=cell(r, "local_authority"),
                 sector=sector[:1].upper() + sector[1:].lower(),
-                places=int(places) if places.isdigit() else None,
+                places=_places(places),
                 kind=kind,
                 event_type=event_type,
                 date=parse_date(cell(r, "date"), name, n),

@@ -569,6 +569,68 @@ class Store:
         )
         return [event_from_row(r) for r in self.conn.execute(sql, args)]
 
+    def iter_events(
+        self,
+        *,
+        waivers: bool | None = None,
+        action_completions: bool = True,
+        ordered: bool = True,
+        batch: int = 1000,
+    ) -> Iterator[Event]:
+        """Every event, superseded ones included, read ``batch`` rows at a time as the caller
+        goes (a national log has ~850,000: :meth:`events` would hold them all), by date then
+        seq as :meth:`events` gives them, or in no particular order (without a sort of the
+        whole log before the first row) unless ``ordered``.
+
+        ``waivers``: True for waivers only, False for none, None for both. Without
+        ``action_completions``, the events that close an action are left out."""
+        where = []
+        if waivers is not None:
+            where.append("kind = 'waiver'" if waivers else "kind <> 'waiver'")
+        if not action_completions:
+            where.append("NOT (rule = 'action' AND kind = 'done')")
+        sql = (
+            "SELECT id, home, rule, date, kind, at, by, evidence, notes, outcome, expires, target,"
+            " supersedes, recorded_at FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + (" ORDER BY date, seq" if ordered else "")
+        )
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples, as in events_of
+        day = dt.date.fromisoformat
+        try:
+            cur.execute(sql)
+            while rows := cur.fetchmany(batch):
+                for i, h, ru, d, k, at, by, ev, no, out, ex, t, su, rec in rows:
+                    yield Event(
+                        i,
+                        h,
+                        ru,
+                        day(d),
+                        k,
+                        at,
+                        by,
+                        ev,
+                        no,
+                        out,
+                        day(ex) if ex else None,
+                        t,
+                        su,
+                        rec,
+                    )
+        finally:
+            cur.close()  # also when the caller stops early
+
+    def action_completions(self) -> dict[str, dt.date]:
+        """Per action, the date of its earliest completion, superseded completions included."""
+        return {
+            target: dt.date.fromisoformat(first)
+            for target, first in self.conn.execute(
+                "SELECT target, min(date) FROM events WHERE rule = 'action' AND kind = 'done'"
+                " AND target <> '' GROUP BY target"
+            )
+        }
+
     def events_of(self, homes: Iterable[str]) -> list[Event]:
         """Every event of these homes, superseded ones included, in no particular order: one
         query (a JSON parameter, as in :meth:`homes`) for a batch of a calendar feed."""
