@@ -419,3 +419,23 @@ def test_recording_a_missed_month_explains_periods_and_a_past_date_fills_it(demo
 
     asyncio.run(go())
     assert all(it.occ.id != target.id for it in due(net, AS_OF, 30))
+
+
+def test_what_a_worker_finds_after_the_app_began_closing_is_dropped() -> None:
+    """A load that finishes as the user quits must not touch widgets being removed (it raised
+    NoMatches from show_board when it landed during the shutdown)."""
+    from compliance.tui.screens import deliver
+
+    shown: list[tuple[object, ...]] = []
+
+    class Closing:
+        is_running = False
+
+        def call_from_thread(self, callback):  # type: ignore[no-untyped-def]
+            return callback()
+
+    deliver(Closing(), lambda *a, **k: shown.append((*a, k)), "board")  # type: ignore[arg-type]
+    assert shown == []
+    Closing.is_running = True
+    deliver(Closing(), lambda *a, **k: shown.append((*a, k)), "board", severity="error")  # type: ignore[arg-type]
+    assert shown == [("board", {"severity": "error"})]

@@ -30,6 +30,7 @@ from .screens import (
     RecordForm,
     WaiveForm,
     WhyScreen,
+    deliver,
     obligation_cells,
 )
 from .style import cell_text, legend, rag_text, state_text
@@ -156,9 +157,9 @@ class ComplianceApp(App[None]):
         try:
             board = data.load_board(self.db_path, as_of, self.days)
         except ComplianceError as exc:
-            self.call_from_thread(self._load_failed, exc.message)
+            deliver(self, self._load_failed, exc.message)
             return
-        self.call_from_thread(self.show_board, board)
+        deliver(self, self.show_board, board)
 
     def _load_failed(self, message: str) -> None:
         self.query_one("#today-summary", Static).update(Text(f"Cannot load: {message}"))
@@ -284,9 +285,9 @@ class ComplianceApp(App[None]):
         try:
             cal = data.load_calendar(self.db_path, self.as_of)
         except ComplianceError as exc:
-            self.call_from_thread(self._load_failed, exc.message)
+            deliver(self, self._load_failed, exc.message)
             return
-        self.call_from_thread(self.show_calendar, cal)
+        deliver(self, self.show_calendar, cal)
 
     def show_calendar(self, cal: data.Calendar) -> None:
         self.calendar = cal
@@ -441,9 +442,9 @@ class ComplianceApp(App[None]):
         try:
             text = data.load_why(self.db_path, oid, self.as_of)
         except ComplianceError as exc:
-            self.call_from_thread(self.notify, exc.message, severity="error", markup=False)
+            deliver(self, self.notify, exc.message, severity="error", markup=False)
             return
-        self.call_from_thread(self.push_screen, WhyScreen(text))
+        deliver(self, self.push_screen, WhyScreen(text))
 
     def _need_row(self) -> data.Row | None:
         row = self.selected_row()

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -23,6 +23,17 @@ from ..dates import parse_date
 from ..errors import ComplianceError
 from . import data
 from .style import STATE_STYLE, state_text
+
+
+def deliver(app: App[Any], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """From a worker thread: show what it found, unless the app has begun closing by then (a
+    load that finishes as the user quits has nowhere to go: its widgets are being removed)."""
+
+    def show() -> Any:
+        # call_from_thread awaits what this returns, if it must (dismiss, push_screen)
+        return fn(*args, **kwargs) if app.is_running else None
+
+    app.call_from_thread(show)
 
 
 def row(label: str, box: Input) -> Horizontal:
@@ -95,9 +106,9 @@ class Form(ModalScreen[str | None]):
         try:
             message = job()
         except ComplianceError as exc:
-            self.app.call_from_thread(self.show_error, exc.message)
+            deliver(self.app, self.show_error, exc.message)
             return
-        self.app.call_from_thread(self.dismiss, message)
+        deliver(self.app, self.dismiss, message)
 
 
 class RecordForm(Form):
@@ -349,9 +360,9 @@ class HomeScreen(Screen[None]):
         try:
             detail = data.load_home(self.db_path, self.home_id, self.as_of)
         except ComplianceError as exc:
-            self.app.call_from_thread(self.notify, exc.message, severity="error", markup=False)
+            deliver(self.app, self.notify, exc.message, severity="error", markup=False)
             return
-        self.app.call_from_thread(self.show, detail)
+        deliver(self.app, self.show, detail)
 
     def show(self, d: data.HomeDetail) -> None:
         self.query_one("#home-title", Static).update(Text(f"{d.name} ({d.id}) - {d.description}"))
