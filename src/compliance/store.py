@@ -155,6 +155,33 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
+_INTO_EVENTS = (  # after INSERT or INSERT OR IGNORE, with a row of _event_row
+    "INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires,"
+    " target, supersedes, recorded_at, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _event_row(e: Event, now: str, origin: str) -> tuple[str | None, ...]:
+    """An event as a row of the log."""
+    return (
+        e.id,
+        e.home,
+        e.rule,
+        e.kind,
+        e.date.isoformat(),
+        e.at,
+        e.by,
+        e.evidence,
+        e.notes,
+        e.outcome,
+        _iso(e.expires),
+        e.target,
+        e.supersedes,
+        e.recorded_at or now,
+        origin,
+    )
+
+
 def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
@@ -734,27 +761,7 @@ class Store:
                     raise InvalidInput(
                         f"event {e.id} supersedes an event of another home ({old['home']})"
                     )
-            self.conn.execute(
-                "INSERT INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires, target, supersedes, recorded_at, origin) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    e.id,
-                    e.home,
-                    e.rule,
-                    e.kind,
-                    e.date.isoformat(),
-                    e.at,
-                    e.by,
-                    e.evidence,
-                    e.notes,
-                    e.outcome,
-                    _iso(e.expires),
-                    e.target,
-                    e.supersedes,
-                    e.recorded_at or now,
-                    origin,
-                ),
-            )
+            self.conn.execute("INSERT " + _INTO_EVENTS, _event_row(e, now, origin))
             added.append(e)
         pairs = {(e.home, e.rule) for e in added if e.kind == "done" and e.rule != "action"}
         for e in added:
@@ -787,32 +794,9 @@ class Store:
         summary as it was: for a throw-away store written in parts (``compliance check``), whose
         caller checks the corrections and calls :meth:`rebuild_summary` once at the end."""
         now = _now()
-        rows = (
-            (
-                e.id,
-                e.home,
-                e.rule,
-                e.kind,
-                e.date.isoformat(),
-                e.at,
-                e.by,
-                e.evidence,
-                e.notes,
-                e.outcome,
-                _iso(e.expires),
-                e.target,
-                e.supersedes,
-                e.recorded_at or now,
-                origin,
-            )
-            for e in events
-        )
+        rows = (_event_row(e, now, origin) for e in events)
         before = self.conn.total_changes
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO events (id, home, rule, kind, date, at, by, evidence, notes, outcome, expires, target, supersedes, recorded_at, origin) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
+        self.conn.executemany("INSERT OR IGNORE " + _INTO_EVENTS, rows)
         return self.conn.total_changes - before
 
     def put_actions(self, actions: Iterable[Action]) -> tuple[int, int]:
