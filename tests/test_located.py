@@ -129,7 +129,11 @@ def expected(raw: bytes, name: str) -> dict[str, Any] | FixtureError:
 
 
 def inputs(tmp_path: Path) -> list[Path]:
-    paths = sorted(p for p in ROOT.glob("**/*.toml") if ".venv" not in p.parts)
+    paths = sorted(
+        p
+        for d in ("fixtures", "examples", "tests/data", "src/compliance/schedules")
+        for p in (ROOT / d).glob("**/*.toml")
+    )
     for name, text in CASES.items():
         paths.append(tmp_path / f"{name}.toml")
         paths[-1].write_bytes(text.encode())

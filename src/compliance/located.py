@@ -18,6 +18,9 @@ is detected and the whole file is parsed instead:
   append to the arrays of the same names, as in the whole document;
 - anything else that two chunks both define (a table cut in two, a static array and an array of
   tables of one name) is a conflict.
+
+A chunk's syntax error at a line is an error of the file at that line (the chunk starts at a
+statement); one at the chunk's end may come from a cut inside a string, so the whole file decides.
 """
 
 from __future__ import annotations
@@ -229,10 +232,13 @@ class Document:
     @property
     def data(self) -> dict[str, Any]:
         """The whole document (a large file's bulk tables are all read into memory)."""
-        out = dict(self.head)
+        out = dict(self.head)  # (it holds no bulk table: the parts' lists are copied once)
         for part in self.parts():
             for k, v in part.items():
-                out[k] = out[k] + v if isinstance(out.get(k), list) else v
+                if isinstance(v, list) and isinstance(out.get(k), list):
+                    out[k].extend(v)
+                else:
+                    out[k] = list(v) if isinstance(v, list) else v
         return out
 
     def parts(self) -> Iterator[dict[str, Any]]:
@@ -306,8 +312,15 @@ def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...]) -> Document:
             raise FixtureError(name, line, "", "not UTF-8 text") from None
         try:
             doc = tomli.loads(text)
-        except tomli.TOMLDecodeError:
-            raise _Conflict from None  # the whole file gives the error, at its line
+        except tomli.TOMLDecodeError as exc:
+            if _TOML_LINE.search(str(exc)) is None:
+                # at the end of the chunk: perhaps a cut inside a multi-line string or array
+                # (nothing else shows there); the whole file says whether it is an error
+                raise _Conflict from None
+            # The chunk starts at a statement (the chunks before it parsed) and its lines are
+            # read as the whole file reads them, so this is an error of the file, at this line
+            # (the first tomllib would report, unless a table is also defined twice before it).
+            raise _toml_error(name, exc, first - 1) from None
         part: dict[str, Any] = {}
         for k, v in doc.items():
             if headed and isinstance(v, list):
@@ -368,6 +381,16 @@ def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...]) -> Document:
     return Document(name, head, loc, bulk, None if spool else kept, spool)
 
 
+def _toml_error(name: str, exc: tomli.TOMLDecodeError, offset: int = 0) -> FixtureError:
+    """A syntax error as a problem of the file, at its line (``offset``: lines before the text
+    that was parsed)."""
+    msg = str(exc)
+    m = _TOML_LINE.search(msg)
+    line = int(m.group(1)) + offset if m else 1
+    detail = _TOML_LINE.sub("", msg).replace("()", "").strip().rstrip(".")
+    return FixtureError(name, line, "", f"not valid TOML: {detail}")
+
+
 def _whole(raw: bytes, name: str, bulk: tuple[str, ...]) -> Document:
     """Parse a whole text at once (small texts, and a file whose chunks do not fit together)."""
     try:
@@ -378,11 +401,7 @@ def _whole(raw: bytes, name: str, bulk: tuple[str, ...]) -> Document:
     try:
         data = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = _TOML_LINE.search(msg)
-        line = int(m.group(1)) if m else 1
-        detail = _TOML_LINE.sub("", msg).replace("()", "").strip().rstrip(".")
-        raise FixtureError(name, line, "", f"not valid TOML: {detail}") from None
+        raise _toml_error(name, exc) from None
     loc = Locator(name, reopen=lambda: io.BytesIO(raw))
     lead = len(_BOM) if raw.startswith(_BOM) else 0
     for _ in _Scanner(loc).feed_block(raw[lead:], 1, lead):
