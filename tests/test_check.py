@@ -564,3 +564,33 @@ def test_a_set_read_in_parts_gives_the_same_report(
     monkeypatch.setattr(located, "KEEP_BYTES", 0)
     assert report() == whole
     assert '"items": []' not in whole or '"problems": []' not in whole  # it says something
+
+
+def test_a_full_temporary_disk_is_one_line_that_says_what_to_do(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """check keeps a large set's parts and its throw-away database in TMPDIR: when that disk
+    is full, it says so and how to move them (exit 4), rather than blaming the files."""
+    import errno
+    import sqlite3
+
+    from compliance import located
+    from compliance.ledger import Ledger
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(located, "KEEP_BYTES", 0)
+    monkeypatch.setattr(located.pickle, "dump", full)
+    res = check(cli, str(DATA / "clean"), "--as-of", AS_OF)
+    assert res.code == 4, res
+    assert "cannot write temporary files in" in res.err and "set TMPDIR" in res.err
+    assert "No space left on device" in res.err and res.out == ""
+    monkeypatch.undo()
+
+    def disk_full(self: Ledger) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "_flush", disk_full)
+    res = check(cli, str(DATA / "clean"), "--as-of", AS_OF)
+    assert res.code == 4 and "(database or disk is full); set TMPDIR" in res.err, res

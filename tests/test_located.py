@@ -184,3 +184,21 @@ def test_a_large_file_is_parsed_in_parts_kept_on_disk(
     assert sum(len(p["events"]) for p in parts) == 307
     assert [p["events"] for p in doc.parts()] == [p["events"] for p in parts]  # read again
     doc.close()
+
+
+def test_a_set_of_files_shares_one_memory_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network split into many small files holds no more parsed in memory than one file."""
+    from compliance.fixture import read_tree
+
+    text = "schema = 1\n" + "".join(EV.format(i % 9 + 1) for i in range(12))
+    monkeypatch.setattr(located, "KEEP_BYTES", len(text) + 10)  # room for one file's entries
+    paths = []
+    for n in range(3):
+        paths.append(tmp_path / f"part-{n}.toml")
+        paths[-1].write_text(text)
+    docs = [s.doc for s in read_tree(paths)]
+    assert docs[0].kept is not None and docs[0].spool is None
+    assert all(d.kept is None and d.spool is not None for d in docs[1:])
+    assert [len(p["events"]) for d in docs for p in d.parts()] == [12, 12, 12]

@@ -9,6 +9,7 @@ examples of user rules), loaded into a throw-away in-memory store and run throug
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -18,7 +19,15 @@ from typing import Any
 
 from . import output
 from .engine import Query
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ComplianceError, FixtureError, InvalidInput
+from .errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ComplianceError,
+    FixtureError,
+    InvalidInput,
+    TemporarySpace,
+)
 from .examples import check_example
 from .fixture import Fixture, merge, parse_set, read_tree
 from .ledger import Ledger
@@ -134,11 +143,14 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
     if fail_on not in FAIL_ON:
         raise InvalidInput(f"--fail-on must be one of {', '.join(FAIL_ON)}")
     rep = Report(as_of, days, fail_on)
-    with (
-        tempfile.TemporaryDirectory(prefix="compliance-check-") as tmp,
-        closing(Ledger(Path(tmp))) as ledger,
-    ):
-        _check(paths, ledger, rep)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="compliance-check-") as tmp,
+            closing(Ledger(Path(tmp))) as ledger,
+        ):
+            _check(paths, ledger, rep)
+    except (OSError, sqlite3.OperationalError) as exc:  # the disk is full, say
+        raise TemporarySpace(str(exc)) from None
     return rep
 
 

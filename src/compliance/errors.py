@@ -36,6 +36,18 @@ class StoreError(ComplianceError):
     exit_code = EXIT_STORE
 
 
+class TemporarySpace(StoreError):
+    """Temporary files could not be written: a large fixture's parts, check's database (exit 4)."""
+
+    def __init__(self, detail: str) -> None:
+        import tempfile
+
+        super().__init__(
+            f"cannot write temporary files in {tempfile.gettempdir()} ({detail}); "
+            "set TMPDIR to a directory with more room"
+        )
+
+
 class FixtureError(InvalidInput):
     """A problem in a fixture or rule file, located by file, line and field."""
 

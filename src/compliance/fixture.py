@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from .dates import check_wall_clock, local_date, to_utc
 from .errors import FixtureError
-from .located import Document, Locator, load_path, load_text
+from .located import Document, Locator, Memory, load_path, load_text
 from .model import NATIONS, Action, Event, Home, Rule
 from .rules import Catalogue, parse_rules
 from .workdays import HolidayOverride
@@ -310,6 +310,7 @@ def read_tree(paths: Iterable[Path], problems: list[FixtureError] | None = None)
     With ``problems``, unreadable files and bad includes are recorded there instead of raised."""
     order: list[Source] = []
     seen: set[Path] = set()
+    memory = Memory()  # one budget for the set (a network split into many files)
 
     def fail(exc: FixtureError) -> None:
         if problems is None:
@@ -322,7 +323,7 @@ def read_tree(paths: Iterable[Path], problems: list[FixtureError] | None = None)
             return
         seen.add(key)
         try:
-            doc = load_path(path, BULK)
+            doc = load_path(path, BULK, memory)
         except FixtureError as exc:
             fail(exc)
             return

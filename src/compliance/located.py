@@ -31,13 +31,14 @@ import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import tomli
 
-from .errors import FixtureError
+from .errors import FixtureError, TemporarySpace
 
 # on the raw lines (bytes): a national fixture has millions, and only these few are ever decoded
 _HEADER = re.compile(rb"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]\s*(#.*)?$")
@@ -48,7 +49,7 @@ _TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 _BOM = b"\xef\xbb\xbf"
 
 CHUNK_BYTES = 1 << 20  # a chunk of a large file: about a megabyte of TOML, ~10 MB parsed
-KEEP_BYTES = 8 << 20  # a file up to this size keeps its parts in memory; a larger one, on disk
+KEEP_BYTES = 4 << 20  # TOML a set of files keeps parsed in memory; the rest waits on disk
 
 
 @dataclass(eq=False)
@@ -260,6 +261,15 @@ class Document:
             self.spool.close()
 
 
+class Memory:
+    """How many more bytes of TOML a set of files may keep parsed in memory until they are
+    validated (~10 times as much as objects); the parts beyond wait in a temporary file. One
+    budget for the set: a network split into many files holds no more than one large file."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.left = KEEP_BYTES if limit is None else limit
+
+
 class _Conflict(Exception):
     """Two chunks define the same key: the whole file is parsed instead."""
 
@@ -270,14 +280,15 @@ def load_text(text: str, name: str) -> tuple[dict[str, Any], Locator]:
     return doc.head, doc.loc
 
 
-def load_path(path: Path, bulk: Iterable[str] = ()) -> Document:
+def load_path(path: Path, bulk: Iterable[str] = (), memory: Memory | None = None) -> Document:
     """Read and parse a TOML file, a chunk at a time; unreadable or non-UTF-8 files are one-line
-    errors. The ``bulk`` tables are left in the file for :meth:`Document.parts` if it is large."""
+    errors. The ``bulk`` tables' parts are kept for :meth:`Document.parts` while ``memory``
+    allows (one file's budget if not given), in a temporary file beyond it."""
     name = str(path)
     bulk = tuple(bulk)
     try:
         with path.open("rb") as f:
-            return _chunked(f, path, bulk)
+            return _chunked(f, path, bulk, Memory() if memory is None else memory)
     except _Conflict:
         pass
     except FileNotFoundError:
@@ -293,7 +304,7 @@ def load_path(path: Path, bulk: Iterable[str] = ()) -> Document:
     return _whole(raw, name, bulk)
 
 
-def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...]) -> Document:
+def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...], memory: Memory) -> Document:
     name = str(path)
     loc = Locator(name, reopen=lambda: path.open("rb"))
     scan = _Scanner(loc)
@@ -341,15 +352,19 @@ def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...]) -> Document:
                     head[k] = v
         if not part:
             return
-        if spool is None and offset > KEEP_BYTES:
-            spool = tempfile.TemporaryFile()  # noqa: SIM115  (the Document closes it)
-            for p in kept:
-                pickle.dump(p, spool, pickle.HIGHEST_PROTOCOL)
-            kept.clear()
-        if spool is None:
+        if spool is None and len(raw) <= memory.left:
+            memory.left -= len(raw)
             kept.append(part)
-        else:
+            return
+        try:  # (not the input's fault: said apart from "cannot read" below)
+            if spool is None:
+                spool = tempfile.TemporaryFile()  # noqa: SIM115  (the Document closes it)
+                for p in kept:
+                    pickle.dump(p, spool, pickle.HIGHEST_PROTOCOL)
+                kept.clear()
             pickle.dump(part, spool, pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise TemporarySpace(exc.strerror or str(exc)) from None
 
     buf = bytearray()  # the chunk being read: the file's bytes from ``start``
     start = offset = 0
@@ -374,9 +389,15 @@ def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...]) -> Document:
             n += block.count(b"\n")
             offset += len(block)
         take(bytes(buf).removeprefix(_BOM), first, headed)
+        if spool is not None:
+            try:
+                spool.flush()  # what is still buffered: a full disk shows here
+            except OSError as exc:
+                raise TemporarySpace(exc.strerror or str(exc)) from None
     except BaseException:
         if spool is not None:
-            spool.close()
+            with suppress(OSError):  # (closing flushes, and the disk may be full)
+                spool.close()
         raise
     return Document(name, head, loc, bulk, None if spool else kept, spool)
 
