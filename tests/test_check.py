@@ -588,9 +588,18 @@ def test_a_full_temporary_disk_is_one_line_that_says_what_to_do(
     assert "No space left on device" in res.err and res.out == ""
     monkeypatch.undo()
 
-    def disk_full(self: Ledger) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+    def fails(message: str, code: int) -> object:
+        def flush(self: Ledger) -> None:
+            exc = sqlite3.OperationalError(message)
+            exc.sqlite_errorcode = code  # as SQLite sets it
+            raise exc
 
-    monkeypatch.setattr(Ledger, "_flush", disk_full)
+        return flush
+
+    monkeypatch.setattr(Ledger, "_flush", fails("database or disk is full", sqlite3.SQLITE_FULL))
     res = check(cli, str(DATA / "clean"), "--as-of", AS_OF)
     assert res.code == 4 and "(database or disk is full); set TMPDIR" in res.err, res
+    # any other database error is a bug, and is not blamed on the disk
+    monkeypatch.setattr(Ledger, "_flush", fails("no such column: x", sqlite3.SQLITE_ERROR))
+    res = check(cli, str(DATA / "clean"), "--as-of", AS_OF)
+    assert res.code == 70 and "TMPDIR" not in res.err, res

@@ -9,6 +9,7 @@ examples of user rules), loaded into a throw-away in-memory store and run throug
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from .workdays import BankHolidays
 
 FAIL_ON = ("overdue", "due", "none")  # none: validate the files only (a pre-commit hook)
 FORMATS = ("text", "json", "junit", "github")
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)  # what TemporarySpace says; other errors are not it
 EXPLAIN_BATCH = 100  # homes whose every event is read at a time, to explain what they owe
 
 
@@ -149,7 +151,13 @@ def run(paths: Sequence[Path], as_of: dt.date, days: int = 30, fail_on: str = "o
             closing(Ledger(Path(tmp))) as ledger,
         ):
             _check(paths, ledger, rep)
-    except (OSError, sqlite3.OperationalError) as exc:  # the disk is full, say
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        raise TemporarySpace(exc.strerror or str(exc)) from None
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+            raise  # not the disk: a bug, reported as one
         raise TemporarySpace(str(exc)) from None
     return rep
 

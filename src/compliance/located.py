@@ -257,6 +257,7 @@ class Document:
             yield part
 
     def close(self) -> None:
+        """Remove the spool now (else when the Document is dropped)."""
         if self.spool is not None:
             self.spool.close()
 
@@ -358,7 +359,7 @@ def _chunked(f: IO[bytes], path: Path, bulk: tuple[str, ...], memory: Memory) ->
             return
         try:  # (not the input's fault: said apart from "cannot read" below)
             if spool is None:
-                spool = tempfile.TemporaryFile()  # noqa: SIM115  (the Document closes it)
+                spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed with its Document)
                 for p in kept:
                     pickle.dump(p, spool, pickle.HIGHEST_PROTOCOL)
                 kept.clear()
